@@ -1,0 +1,1 @@
+"""pgsuite applications. Each app registers a ``core.cli.App`` under the ``pgsuite.apps`` entry point."""

@@ -1,0 +1,227 @@
+"""Benchmark harness shared by every app: run a method x instance x seed grid, summarise, report.
+
+A *method* is any callable ``method(instance, seed) -> {metric: value}``; the harness times each
+call and collects one row per cell. :func:`write_results` turns the rows into a CSV, a Markdown
+report and optionally a bar chart under ``benchmarks/results``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
+
+from core.errors import ConfigError, PgsuiteError
+
+_KEYS = ("method", "instance", "group", "seed")
+_TIME = "time_s"
+
+
+class BenchmarkError(PgsuiteError):
+    """A benchmarked method raised; the message names the failing method, instance and seed."""
+
+    exit_code = 1
+
+
+def _require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ConfigError(f"results have no column(s) {missing}; available: {list(df.columns)}")
+
+
+def run_grid(
+    methods: Mapping[str, Callable[[Any, int], Mapping[str, float]]],
+    instances: Mapping[str, Any],
+    seeds: Sequence[int],
+    *,
+    groups: Mapping[str, str] | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every method on every instance with every seed.
+
+    Args:
+        methods: name -> ``method(instance, seed)`` returning a mapping of metric name to a scalar
+            (anything ``float()`` accepts, e.g. a 0-d tensor).
+        instances: name -> instance object passed to the methods.
+        seeds: seeds passed to the methods.
+        groups: instance name -> group name (e.g. a size class); must cover every instance. When
+            ``None`` (default) each instance is its own group.
+        progress: show a tqdm bar over the grid (default ``True``).
+
+    Returns:
+        One row per (method, instance, seed), in grid order, with columns
+        ``method, instance, group, seed, <metrics...>, time_s`` (``time_s``: wall time of the
+        call). A metric a method does not report is NaN in its rows.
+
+    Raises:
+        ConfigError: on an empty grid, an instance missing from ``groups``, or a method
+            returning a reserved column name.
+        BenchmarkError: when a method raises; chained from the original exception.
+    """
+    if not (methods and instances and seeds):
+        raise ConfigError("run_grid needs at least one method, one instance and one seed")
+    if groups is None:
+        groups = {name: name for name in instances}
+    missing = [name for name in instances if name not in groups]
+    if missing:
+        raise ConfigError(f"groups has no entry for instance(s) {missing}")
+
+    rows: list[dict[str, Any]] = []
+    cells = list(itertools.product(methods, instances, seeds))
+    for method, instance, seed in tqdm(cells, desc="benchmark", disable=not progress):
+        start = time.perf_counter()
+        try:
+            metrics = methods[method](instances[instance], seed)
+        except Exception as exc:
+            raise BenchmarkError(
+                f"method {method!r} failed on instance {instance!r} with seed {seed}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        elapsed = time.perf_counter() - start
+        reserved = set(metrics) & {*_KEYS, _TIME}
+        if reserved:
+            raise ConfigError(f"method {method!r} returned reserved metric name(s) {reserved}")
+        row = dict(zip(_KEYS, (method, instance, groups[instance], seed), strict=True))
+        rows.append({**row, **{k: float(v) for k, v in metrics.items()}, _TIME: elapsed})
+
+    df = pd.DataFrame(rows)
+    metric_cols = [c for c in df.columns if c not in (*_KEYS, _TIME)]
+    return df[[*_KEYS, *metric_cols, _TIME]]
+
+
+def summarize(
+    df: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = ("method",)
+) -> pd.DataFrame:
+    """Mean and standard deviation of each metric per group of rows.
+
+    Args:
+        df: rows as returned by :func:`run_grid` (any frame holding ``metrics`` and ``by``).
+        metrics: metric columns to summarise.
+        by: columns to group by (default ``("method",)``); groups keep first-appearance order.
+
+    Returns:
+        One row per group: the ``by`` columns, then ``<m>_mean`` and ``<m>_std`` for each metric
+        (sample std, ``ddof=1``, so NaN for a group of one row; NaN metric values are skipped),
+        then ``n``, the number of rows in the group.
+
+    Raises:
+        ConfigError: when a metric or ``by`` column is missing.
+    """
+    _require_columns(df, [*by, *metrics])
+    grouped = df.groupby(list(by), sort=False)
+    out = grouped[list(metrics)].agg(["mean", "std"])
+    out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
+    out["n"] = grouped.size()
+    return out.reset_index()
+
+
+def format_mean_std(mean: float, std: float, digits: int = 3) -> str:
+    """Format ``mean ± std`` with ``digits`` decimals (default 3); just the mean if std is NaN."""
+    if math.isnan(std):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _cells(summary: pd.DataFrame, metric: str) -> pd.Series:
+    return pd.Series(
+        [
+            format_mean_std(m, s)
+            for m, s in zip(summary[f"{metric}_mean"], summary[f"{metric}_std"], strict=True)
+        ],
+        index=summary.index,
+    )
+
+
+def _markdown(df: pd.DataFrame, metrics: Sequence[str], title: str, group_col: str) -> str:
+    overall = summarize(df, metrics)
+    table = overall[["method"]].assign(**{m: _cells(overall, m) for m in metrics})
+    table["n"] = overall["n"]
+    parts = [f"# {title}", "## Overall (mean ± std over instances and seeds)"]
+    parts.append(table.to_markdown(index=False, disable_numparse=True))
+
+    group_order = list(pd.unique(df[group_col]))
+    if len(group_order) > 1:
+        per_group = summarize(df, metrics, by=("method", group_col))
+        for metric in metrics:
+            pivot = (
+                per_group.assign(cell=_cells(per_group, metric))
+                .pivot(index="method", columns=group_col, values="cell")
+                .reindex(index=list(pd.unique(df["method"])), columns=group_order)
+                .reset_index()
+            )
+            pivot.columns = ["method", *map(str, group_order)]
+            parts.append(f"## Per {group_col}: {metric} (mean ± std over instances and seeds)")
+            parts.append(pivot.to_markdown(index=False, disable_numparse=True))
+    return "\n\n".join(parts) + "\n"
+
+
+def _plot(df: pd.DataFrame, metrics: Sequence[str], title: str, path: Path) -> None:
+    summary = summarize(df, metrics)
+    fig = Figure(figsize=(4.0 * len(metrics), 3.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    for ax, metric in zip(axes, metrics, strict=True):
+        errors = np.nan_to_num(summary[f"{metric}_std"].to_numpy())
+        ax.bar(summary["method"], summary[f"{metric}_mean"], yerr=errors, capsize=4)
+        ax.set_title(metric)
+        ax.tick_params(axis="x", labelrotation=30)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=120)
+
+
+def write_results(
+    df: pd.DataFrame,
+    name: str,
+    metrics: Sequence[str],
+    results_dir: str | Path = "benchmarks/results",
+    group_col: str = "group",
+    plot: bool = False,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write a benchmark's rows and report files.
+
+    Files, in ``results_dir`` (created if needed):
+        ``<name>.csv``: every row of ``df``.
+        ``<name>.md``: a title, an overall table by method with ``mean ± std`` of each metric and
+        ``n`` rows, and, when ``df[group_col]`` holds more than one group, one method x group
+        table per metric.
+        ``<name>.png`` (only with ``plot=True``): one bar chart per metric of its mean by method,
+        with std error bars.
+
+    Args:
+        df: rows as returned by :func:`run_grid`.
+        name: file stem.
+        metrics: metric columns to report.
+        results_dir: output folder (default ``"benchmarks/results"``).
+        group_col: column defining the per-group tables (default ``"group"``).
+        plot: also write the bar chart (default ``False``).
+        title: Markdown/plot title; defaults to ``name``.
+
+    Returns:
+        Written paths keyed by kind: ``"csv"``, ``"md"`` and, with ``plot``, ``"png"``.
+
+    Raises:
+        ConfigError: when ``metrics`` is empty or a needed column is missing.
+    """
+    if not metrics:
+        raise ConfigError("write_results needs at least one metric")
+    _require_columns(df, ["method", group_col, *metrics])
+    out_dir = Path(results_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    title = title or name
+    paths = {"csv": out_dir / f"{name}.csv", "md": out_dir / f"{name}.md"}
+    df.to_csv(paths["csv"], index=False)
+    paths["md"].write_text(_markdown(df, metrics, title, group_col), encoding="utf-8")
+    if plot:
+        paths["png"] = out_dir / f"{name}.png"
+        _plot(df, metrics, title, paths["png"])
+    return paths

@@ -1,0 +1,348 @@
+"""The ``pgsuite`` command line.
+
+Commands are generated from dataclass configs: every field becomes an option whose help text is the
+docstring under the field, with its default. Nested dataclass fields (e.g. a ``TrainerConfig`` inside
+an app's train config) are flattened into the same option list. Apps plug in through the
+``pgsuite.apps`` entry-point group: each entry point names an :class:`App`, whose commands appear as
+``pgsuite <app> <command>`` and whose ``demo`` contributes tables to ``pgsuite demo``.
+
+Errors a user can cause (bad options, unreadable files, invalid settings) print one line and exit
+with status 2; ``--debug`` (anywhere on the command line) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import itertools
+import json
+import logging
+import sys
+import textwrap
+import types
+import typing
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+
+from core import __version__
+from core.errors import PgsuiteError
+
+log = logging.getLogger("pgsuite")
+
+ENTRY_POINT_GROUP = "pgsuite.apps"
+
+
+@dataclass
+class CommandOutput:
+    """What a command returns: tables to print and a machine-readable summary for ``--json``."""
+
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    """(title, table) pairs, printed in order."""
+    summary: dict[str, Any] = field(default_factory=dict)
+    """JSON-serialisable key figures."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One ``pgsuite ... <name>`` command: a dataclass config and the function that runs it."""
+
+    name: str
+    help: str
+    config: type
+    run: Callable[[Any], CommandOutput]
+    json_output: bool = False
+    """Offer ``--json`` (eval and bench commands)."""
+
+
+@dataclass(frozen=True)
+class App:
+    """An application: its commands and, optionally, its part of ``pgsuite demo``."""
+
+    name: str
+    help: str
+    commands: Sequence[Command] = ()
+    demo: Callable[[Any], list[tuple[str, pd.DataFrame]]] | None = None
+    """``demo(DemoConfig) -> [(title, table), ...]``: a short real run (a minute or two on 2 cores)."""
+
+
+# -- dataclass -> argparse ---------------------------------------------------------------------
+def field_docs(cls: type) -> dict[str, str]:
+    """Docstrings written under the fields of dataclass ``cls`` (and its dataclass bases)."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body  # type: ignore[attr-defined]
+        for node, following in itertools.pairwise(body):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(inspect.cleandoc(following.value.value).split())
+    return docs
+
+
+def _optional_inner(tp: Any) -> tuple[Any, bool]:
+    """``(X, True)`` for ``X | None``, else ``(tp, False)``."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return args[0], True
+    return tp, False
+
+
+def _converter(tp: Any, optional: bool) -> Callable[[str], Any]:
+    base = {int: int, float: float, str: str, Path: Path}.get(tp)
+    if base is None:
+        raise TypeError(f"unsupported option type {tp!r}")
+
+    def convert(text: str) -> Any:
+        if optional and text.lower() == "none":
+            return None
+        return base(text)
+
+    convert.__name__ = getattr(base, "__name__", "value")  # argparse names it in errors
+    return convert
+
+
+def _flat_fields(cls: type, seen: dict[str, str]) -> list[tuple[dataclasses.Field, Any, str]]:
+    """(field, resolved type, doc) of ``cls``, recursing into dataclass-typed fields."""
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            out += _flat_fields(tp, seen)
+            continue
+        if f.name in seen:
+            raise TypeError(f"option --{f.name} defined by both {seen[f.name]} and {cls.__name__}")
+        seen[f.name] = cls.__name__
+        out.append((f, tp, docs.get(f.name, "")))
+    return out
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def add_dataclass_options(parser: argparse.ArgumentParser, cls: type) -> None:
+    """Add one ``--option`` per (flattened) field of dataclass ``cls`` to ``parser``."""
+    for f, tp, doc in _flat_fields(cls, {}):
+        flag = "--" + f.name.replace("_", "-")
+        default = _default(f)
+        kwargs: dict[str, Any] = {"dest": f.name, "help": doc or " "}
+        if default is dataclasses.MISSING:
+            kwargs["required"] = True
+        else:
+            kwargs["default"] = default
+        inner, optional = _optional_inner(tp)
+        origin = typing.get_origin(inner)
+        if inner is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif origin is Literal:
+            choices = typing.get_args(inner)
+            kwargs["choices"] = list(choices)
+            kwargs["type"] = type(choices[0])
+            kwargs["metavar"] = "{" + ",".join(map(str, choices)) + "}"
+        elif origin in (tuple, list):
+            element = typing.get_args(inner)[0]
+            kwargs["nargs"] = "*"
+            kwargs["type"] = _converter(element, False)
+            kwargs["metavar"] = element.__name__.upper()
+        else:
+            kwargs["type"] = _converter(inner, optional)
+            kwargs["metavar"] = inner.__name__.upper() + ("|none" if optional else "")
+        parser.add_argument(flag, **kwargs)
+
+
+def config_from_args(cls: type, args: argparse.Namespace) -> Any:
+    """Build dataclass ``cls`` (with nested dataclasses) from parsed options."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            values[f.name] = config_from_args(tp, args)
+        else:
+            value = getattr(args, f.name)
+            if typing.get_origin(_optional_inner(tp)[0]) is tuple:
+                value = tuple(value)
+            values[f.name] = value
+    return cls(**values)
+
+
+# -- parser, apps and output -------------------------------------------------------------------
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``pgsuite ...: error: ... (see --help)``."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def discover_apps() -> list[App]:
+    """Apps registered under the ``pgsuite.apps`` entry points (skipping any that fail to load)."""
+    apps = []
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            app = entry.load()
+        except ImportError as error:
+            log.warning(
+                "app %r unavailable (%s); install its extra: pip install -e '.[%s]'",
+                entry.name,
+                error,
+                entry.name,
+            )
+            continue
+        apps.append(app)
+    return apps
+
+
+def _add_command(subparsers: Any, command: Command) -> None:
+    doc = inspect.getdoc(command.config) or ""
+    sub = subparsers.add_parser(
+        command.name,
+        help=command.help,
+        description=command.help + ("\n\n" + doc if doc else ""),
+        formatter_class=_HelpFormatter,
+    )
+    add_dataclass_options(sub, command.config)
+    if command.json_output:
+        sub.add_argument(
+            "--json", action="store_true", help="print a machine-readable JSON summary"
+        )
+    sub.set_defaults(_command=command)
+
+
+def build_parser(
+    apps: Sequence[App], extra_commands: Sequence[Command] = ()
+) -> argparse.ArgumentParser:
+    """The top-level parser: ``extra_commands`` (e.g. ``demo``) and one sub-parser per app."""
+    parser = _Parser(
+        prog="pgsuite",
+        description="Decision-making applications on one policy-gradient core.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"pgsuite {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks instead of one-line errors"
+    )
+    commands = parser.add_subparsers(
+        title="commands", dest="_top", metavar="{demo,<app>}", required=True
+    )
+    for command in extra_commands:
+        _add_command(commands, command)
+    for app in apps:
+        app_parser = commands.add_parser(app.name, help=app.help, description=app.help)
+        app_commands = app_parser.add_subparsers(title="commands", dest="_sub", required=True)
+        for command in app.commands:
+            _add_command(app_commands, command)
+    return parser
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, pd.DataFrame):
+        return json.loads(value.to_json(orient="records"))
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def emit(output: CommandOutput, as_json: bool) -> None:
+    """Print a command's output: tables for people, or one JSON document with ``--json``."""
+    if as_json:
+        document = {
+            "summary": {k: _jsonable(v) for k, v in output.summary.items()},
+            "tables": {title: _jsonable(table) for title, table in output.tables},
+        }
+        print(json.dumps(document, indent=2, default=str))
+        return
+    for title, table in output.tables:
+        print(f"\n## {title}\n")
+        print(table.to_markdown(index=False, floatfmt=".4g"))
+    for key, value in output.summary.items():
+        if not isinstance(value, (dict, list, pd.DataFrame)):
+            print(f"{key}: {value}")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``pgsuite``; returns the process exit status."""
+    # torch-geometric still calls torch.jit.script, which warns on every start with torch >= 2.10
+    warnings.filterwarnings(
+        "ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning
+    )
+    from core.demo import demo_command
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    parser = build_parser(discover_apps(), [demo_command()])
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
+    command: Command = args._command
+    try:
+        config = config_from_args(command.config, args)
+        output = command.run(config)
+        emit(output, as_json=getattr(args, "json", False))
+    except PgsuiteError as error:
+        if debug:
+            raise
+        print(f"pgsuite: error: {_one_line(error)}", file=sys.stderr)
+        return error.exit_code
+    except OSError as error:
+        if debug:
+            raise
+        print(f"pgsuite: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pgsuite: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if debug:
+            raise
+        print(
+            f"pgsuite: internal error: {type(error).__name__}: {_one_line(error)} "
+            "(rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Tests of core.bench on a toy grid whose metrics are known functions of instance and seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.bench import BenchmarkError, format_mean_std, run_grid, summarize, write_results
+from core.errors import ConfigError
+
+INSTANCES = {"i1": 1.0, "i2": 2.0, "i3": 5.0}
+GROUPS = {"i1": "small", "i2": "small", "i3": "large"}
+SEEDS = (0, 1, 2)
+METHODS = {
+    "alpha": lambda inst, seed: {"score": inst + seed, "cost": 10.0 * inst},
+    "beta": lambda inst, seed: {"score": 2.0 * inst - seed, "cost": inst * seed},
+}
+
+
+def _values(method: str, metric: str, instances: tuple[str, ...] = tuple(INSTANCES)) -> np.ndarray:
+    return np.array(
+        [METHODS[method](INSTANCES[i], s)[metric] for i in instances for s in SEEDS], dtype=float
+    )
+
+
+def _row(section: str, first: str) -> list[str]:
+    """Cells of the Markdown table row of ``section`` whose first cell is ``first``."""
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r} in {section!r}")
+
+
+@pytest.fixture
+def df() -> pd.DataFrame:
+    return run_grid(METHODS, INSTANCES, SEEDS, groups=GROUPS, progress=False)
+
+
+def test_run_grid_rows_and_columns(df: pd.DataFrame) -> None:
+    assert len(df) == 2 * 3 * 3
+    assert list(df.columns) == ["method", "instance", "group", "seed", "score", "cost", "time_s"]
+    assert (df["time_s"] >= 0).all()
+    for row in df.itertuples():
+        expected = METHODS[row.method](INSTANCES[row.instance], row.seed)
+        assert (row.score, row.cost, row.group) == (
+            expected["score"],
+            expected["cost"],
+            GROUPS[row.instance],
+        )
+
+
+def test_run_grid_default_groups_are_instances() -> None:
+    df = run_grid(METHODS, INSTANCES, SEEDS, progress=False)
+    assert (df["group"] == df["instance"]).all()
+
+
+def test_summarize_matches_numpy(df: pd.DataFrame) -> None:
+    summary = summarize(df, ["score", "cost"]).set_index("method")
+    assert list(summary.columns) == ["score_mean", "score_std", "cost_mean", "cost_std", "n"]
+    for method in METHODS:
+        for metric in ("score", "cost"):
+            values = _values(method, metric)
+            assert summary.loc[method, f"{metric}_mean"] == pytest.approx(values.mean())
+            assert summary.loc[method, f"{metric}_std"] == pytest.approx(values.std(ddof=1))
+        assert summary.loc[method, "n"] == 9
+
+    per_group = summarize(df, ["score"], by=("method", "group")).set_index(["method", "group"])
+    small = _values("beta", "score", ("i1", "i2"))
+    assert per_group.loc[("beta", "small"), "score_mean"] == pytest.approx(small.mean())
+    assert per_group.loc[("beta", "small"), "score_std"] == pytest.approx(small.std(ddof=1))
+    assert per_group.loc[("beta", "small"), "n"] == 6
+
+
+def test_summarize_single_row_std_is_nan(df: pd.DataFrame) -> None:
+    summary = summarize(df, ["score"], by=("method", "instance", "seed"))
+    assert len(summary) == 18
+    assert summary["score_std"].isna().all()
+    assert (summary["n"] == 1).all()
+    with pytest.raises(ConfigError, match="no column"):
+        summarize(df, ["accuracy"])
+
+
+def test_write_results_csv_round_trips(df: pd.DataFrame, tmp_path: Path) -> None:
+    paths = write_results(df, "toy", ["score", "cost"], results_dir=tmp_path / "new" / "dir")
+    assert set(paths) == {"csv", "md"}
+    assert paths["csv"] == tmp_path / "new" / "dir" / "toy.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(paths["csv"]), df)
+
+
+def test_write_results_markdown_tables(df: pd.DataFrame, tmp_path: Path) -> None:
+    path = write_results(df, "toy", ["score", "cost"], tmp_path, title="Toy bench")["md"]
+    title, overall, *per_group = path.read_text(encoding="utf-8").split("\n## ")
+    assert title.strip() == "# Toy bench"
+    assert overall.startswith("Overall")
+    for method in METHODS:
+        cells = [
+            format_mean_std(_values(method, m).mean(), _values(method, m).std(ddof=1))
+            for m in ("score", "cost")
+        ]
+        row = _row(overall, method)
+        assert row[1:] == [*cells, "9"]
+
+    assert [section.splitlines()[0].split(" (")[0] for section in per_group] == [
+        "Per group: score",
+        "Per group: cost",
+    ]
+    assert _row(per_group[0], "method") == ["method", "small", "large"]
+    for method in METHODS:
+        small = _values(method, "score", ("i1", "i2"))
+        large = _values(method, "score", ("i3",))
+        assert _row(per_group[0], method)[1:] == [
+            format_mean_std(small.mean(), small.std(ddof=1)),
+            format_mean_std(large.mean(), large.std(ddof=1)),
+        ]
+
+
+def test_write_results_single_group_has_no_per_group_table(tmp_path: Path) -> None:
+    groups = dict.fromkeys(INSTANCES, "all")
+    df = run_grid(METHODS, INSTANCES, SEEDS, groups=groups, progress=False)
+    md = write_results(df, "toy", ["score"], tmp_path)["md"].read_text(encoding="utf-8")
+    assert md.startswith("# toy\n")
+    assert "Per group" not in md
+
+
+def test_write_results_plot(df: pd.DataFrame, tmp_path: Path) -> None:
+    paths = write_results(df, "toy", ["score", "cost"], tmp_path, plot=True)
+    assert paths["png"] == tmp_path / "toy.png"
+    assert paths["png"].read_bytes().startswith(b"\x89PNG")
+
+
+def test_benchmark_error_names_failing_cell() -> None:
+    def flaky(inst: float, seed: int) -> dict[str, float]:
+        if inst == 2.0 and seed == 1:
+            raise RuntimeError("solver diverged")
+        return {"score": inst}
+
+    with pytest.raises(BenchmarkError, match=r"'flaky'.*'i2'.*seed 1.*solver diverged") as info:
+        run_grid({"flaky": flaky}, INSTANCES, SEEDS, progress=False)
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_run_grid_rejects_bad_grids() -> None:
+    with pytest.raises(ConfigError, match="at least one"):
+        run_grid(METHODS, INSTANCES, [], progress=False)
+    with pytest.raises(ConfigError, match="i3"):
+        run_grid(METHODS, INSTANCES, SEEDS, groups={"i1": "a", "i2": "a"}, progress=False)
+    with pytest.raises(ConfigError, match="reserved"):
+        run_grid({"bad": lambda inst, seed: {"seed": 1.0}}, INSTANCES, SEEDS, progress=False)
