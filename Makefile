@@ -8,7 +8,6 @@ BIN := $(VENV)/bin
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # torch==2.14.1 / torchvision==0.29.1 (pinned in pyproject.toml) come from this machine's local wheels.
 $(VENV)/.installed-all: pyproject.toml | $(BIN)/python

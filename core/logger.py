@@ -28,7 +28,7 @@ class MetricLogger:
         tensorboard: also write TensorBoard event files to ``<out_dir>/tb``.
         resume_step: when resuming from a checkpoint taken after ``resume_step`` steps, rows logged
             at later steps (by the interrupted run, after its last checkpoint) are dropped so the
-            log matches the resumed trajectory.
+            log matches the resumed trajectory. Steps count completed steps (the first is 1).
     """
 
     def __init__(
@@ -41,7 +41,7 @@ class MetricLogger:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if resume_step is not None and self.path.exists():
                 kept = pd.read_csv(self.path)
-                kept = kept[kept["step"] < resume_step]
+                kept = kept[kept["step"] <= resume_step]
                 kept.to_csv(self.path, index=False)
                 self._rows = [tuple(row) for row in kept.itertuples(index=False)]
             elif self.path.exists():

@@ -297,8 +297,8 @@ class Trainer:
                     metrics = {k: float(v) for k, v in self.step_fn(self.step).items()}
                     if "loss" in metrics:
                         check_finite(metrics["loss"], "loss", self.step)
-                    self.logger.log(self.step, metrics, "train")
                     self.step += 1
+                    self.logger.log(self.step, metrics, "train")
                     bar.update(1)
                     due_eval = self.step % cfg.eval_every == 0 or self.step == cfg.max_steps
                     if self.evaluate_fn is not None and due_eval:

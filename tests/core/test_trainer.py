@@ -1,0 +1,195 @@
+"""Trainer: exact resume, early stopping with best restore, NaN handling, Ctrl-C, logging."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from core.checkpoint import load_checkpoint
+from core.errors import ConfigError, NonFiniteLossError
+from core.seeding import GeneratorState, seed_everything
+from core.trainer import Trainer, TrainerConfig
+
+
+class Regression:
+    """A small noisy regression whose training draws from every kind of generator."""
+
+    def __init__(self, seed: int = 0) -> None:
+        seed_everything(seed)
+        data = torch.Generator().manual_seed(123)
+        self.x = torch.randn(256, 5, generator=data)
+        self.y = self.x @ torch.tensor([1.0, -2.0, 0.5, 0.0, 3.0]) + 0.1 * torch.randn(
+            256, generator=data
+        )
+        self.model = nn.Sequential(nn.Linear(5, 16), nn.Dropout(0.2), nn.Tanh(), nn.Linear(16, 1))
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-2)
+        self.private = torch.Generator().manual_seed(7)
+        self.nan_at: int | None = None
+        self.on_step = None
+
+    def step(self, step: int) -> dict[str, float]:
+        index = torch.randint(0, 192, (32,), generator=self.private)  # private generator
+        index = index[torch.randperm(32)]  # global torch generator
+        jitter = torch.as_tensor(np.random.normal(0, 0.01, 32), dtype=torch.float32)  # numpy global
+        pred = self.model(self.x[index]).squeeze(-1)  # dropout: global torch generator
+        loss = ((pred - self.y[index] - jitter) ** 2).mean()
+        if self.nan_at is not None and step >= self.nan_at:
+            loss = loss * float("nan")
+        self.optimizer.zero_grad()
+        loss.backward()
+        if not torch.isfinite(loss):
+            return {"loss": loss.item()}
+        self.optimizer.step()
+        if self.on_step is not None:
+            self.on_step(step)
+        return {"loss": loss.item()}
+
+    def evaluate(self) -> dict[str, float]:
+        pred = self.model(self.x[192:]).squeeze(-1)
+        return {"loss": ((pred - self.y[192:]) ** 2).mean().item()}
+
+    def trainer(self, config: TrainerConfig) -> Trainer:
+        return Trainer(
+            config,
+            self.step,
+            model=self.model,
+            optimizer=self.optimizer,
+            evaluate_fn=self.evaluate,
+            stateful={"private": GeneratorState(self.private)},
+        )
+
+
+def _config(out: Path | None, steps: int, **kw) -> TrainerConfig:
+    defaults = dict(eval_every=5, checkpoint_every=5, restore_best=False, progress=False)
+    return TrainerConfig(max_steps=steps, out_dir=out, **{**defaults, **kw})
+
+
+def _params(model: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def test_resume_is_bitwise_identical(tmp_path: Path) -> None:
+    straight = Regression()
+    straight.trainer(_config(tmp_path / "a", 40)).fit()
+
+    first = Regression()
+    first.trainer(_config(tmp_path / "b", 20)).fit()
+    second = Regression(seed=999)  # fresh process stand-in: different seed, state comes from disk
+    result = second.trainer(_config(tmp_path / "b", 40, resume=True)).fit()
+
+    assert result.steps == 40
+    for a, b in zip(_params(straight.model), _params(second.model), strict=True):
+        assert torch.equal(a, b)
+    opt_a = straight.optimizer.state_dict()["state"]
+    opt_b = second.optimizer.state_dict()["state"]
+    for key in opt_a:
+        assert torch.equal(opt_a[key]["exp_avg_sq"], opt_b[key]["exp_avg_sq"])
+    log_a = pd.read_csv(tmp_path / "a" / "metrics.csv")
+    log_b = pd.read_csv(tmp_path / "b" / "metrics.csv")
+    pd.testing.assert_frame_equal(log_a, log_b)
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    run = Regression()
+    with pytest.raises(Exception, match="checkpoint not found"):
+        run.trainer(_config(tmp_path, 10, resume=True)).fit()
+
+
+def test_early_stopping_restores_best_model(tmp_path: Path) -> None:
+    run = Regression()
+    run.optimizer = torch.optim.SGD(run.model.parameters(), lr=0.3)  # diverges after a while
+    seen: dict[int, float] = {}
+    run_eval = run.evaluate
+
+    def evaluate() -> dict[str, float]:
+        metrics = run_eval()
+        seen[len(seen)] = metrics["loss"]
+        return metrics
+
+    run.evaluate = evaluate
+    config = _config(tmp_path, 400, eval_every=2, patience=3, restore_best=True)
+    result = run.trainer(config).fit()
+    assert result.stop_reason == "early_stopping"
+    assert result.steps < 400
+    assert result.best_value == pytest.approx(min(seen.values()))
+    run.model.eval()
+    assert run_eval()["loss"] == pytest.approx(result.best_value, rel=1e-6)
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["step"] == result.best_step
+    assert (tmp_path / "learning_curves.png").stat().st_size > 0
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path: Path) -> None:
+    run = Regression()
+    run.nan_at = 13
+    with pytest.raises(NonFiniteLossError, match="step 13"):
+        run.trainer(_config(tmp_path, 40)).fit()
+    checkpoint = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert checkpoint["step"] == 10
+    assert all(torch.isfinite(v).all() for v in checkpoint["model"].values())
+
+
+def test_non_finite_parameters_are_never_checkpointed(tmp_path: Path) -> None:
+    run = Regression()
+
+    def poison(step: int) -> None:
+        if step == 7:
+            with torch.no_grad():
+                run.model[0].weight[0, 0] = float("inf")
+
+    run.on_step = poison
+    with pytest.raises(NonFiniteLossError, match="not finite"):
+        run.trainer(_config(tmp_path, 40)).fit()
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 5
+
+
+def test_ctrl_c_saves_and_resume_matches_uninterrupted(tmp_path: Path) -> None:
+    straight = Regression()
+    straight.trainer(_config(tmp_path / "a", 30)).fit()
+
+    run = Regression()
+    run.on_step = lambda step: os.kill(os.getpid(), signal.SIGINT) if step == 12 else None
+    result = run.trainer(_config(tmp_path / "b", 30)).fit()
+    assert result.stop_reason == "interrupted"
+    assert result.steps == 13
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["step"] == 13
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+    resumed = Regression(seed=5)
+    resumed.trainer(_config(tmp_path / "b", 30, resume=True)).fit()
+    for a, b in zip(_params(straight.model), _params(resumed.model), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_metrics_csv_and_tensorboard(tmp_path: Path) -> None:
+    run = Regression()
+    run.trainer(_config(tmp_path, 10, tensorboard=True)).fit()
+    log = pd.read_csv(tmp_path / "metrics.csv")
+    assert list(log.columns) == ["step", "split", "metric", "value"]
+    train = log[log["split"] == "train"]
+    assert train["step"].tolist() == list(range(1, 11))
+    assert sorted(log.loc[log["split"] == "dev", "step"]) == [5, 10]
+    assert any((tmp_path / "tb").iterdir())
+
+
+def test_missing_dev_metric_is_a_config_error() -> None:
+    run = Regression()
+    config = TrainerConfig(max_steps=5, eval_every=1, metric="accuracy", progress=False)
+    with pytest.raises(ConfigError, match="accuracy"):
+        run.trainer(config).fit()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_steps": 0}, {"patience": 0}, {"mode": "best"}, {"resume": True}, {"eval_every": 0}],
+)
+def test_invalid_trainer_config(kwargs: dict) -> None:
+    with pytest.raises(ConfigError):
+        TrainerConfig(**kwargs)
