@@ -255,8 +255,17 @@ def build_parser(
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks instead of one-line errors"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="INT",
+        help="torch intra-op threads; 1 is fastest for the small networks of RL on CPU, raise it "
+        "for large models",
+    )
+    names = [c.name for c in extra_commands] + [a.name for a in apps]
     commands = parser.add_subparsers(
-        title="commands", dest="_top", metavar="{demo,<app>}", required=True
+        title="commands", dest="_top", metavar="{" + ",".join(names) + "}", required=True
     )
     for command in extra_commands:
         _add_command(commands, command)

@@ -240,3 +240,30 @@ def global_pool(x: torch.Tensor, batch: torch.Tensor | None, how: str = "mean") 
     if how == "meanmax":
         return torch.cat([global_mean_pool(x, batch), global_max_pool(x, batch)], dim=-1)
     raise ConfigError(f"unknown pooling {how!r}; choose one of {', '.join(_POOLS)}")
+
+
+def dense_node_scores(
+    scores: torch.Tensor, batch: torch.Tensor, candidates: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lay per-node scores of a graph batch out as padded per-graph rows for a masked policy.
+
+    An actor that scores nodes (operations to dispatch, items to rank) produces one score per node
+    of a torch-geometric batch; distributions want ``[G, N_max]`` logits with a validity mask.
+
+    Args:
+        scores: one score per node ``[N]``.
+        batch: graph index of each node ``[N]`` (sorted, as in a PyG ``Batch``).
+        candidates: bool ``[N]``, nodes that may be chosen (default: all).
+
+    Returns:
+        ``(logits [G, N_max], mask [G, N_max])``; ``mask`` is False for padding and non-candidates.
+        Action ``a`` of graph ``g`` is the ``a``-th node of that graph.
+    """
+    from torch_geometric.utils import to_dense_batch
+
+    logits, present = to_dense_batch(scores.unsqueeze(-1), batch)
+    mask = present
+    if candidates is not None:
+        dense_candidates, _ = to_dense_batch(candidates.unsqueeze(-1), batch)
+        mask = present & dense_candidates.squeeze(-1)
+    return logits.squeeze(-1), mask

@@ -1,0 +1,171 @@
+"""CLI: options from dataclass docstrings, one-line errors with exit 2, app plug-ins, --json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pytest
+
+from core import cli
+from core.cli import App, Command, CommandOutput, field_docs
+from core.demo import DemoConfig
+from core.errors import ConfigError, DataError
+from core.trainer import TrainerConfig
+
+
+@dataclass
+class ToyTrainConfig:
+    """Options of the toy app's train command."""
+
+    instance: Path = Path("instance.txt")
+    """Instance file to read."""
+    policy: Literal["mlp", "gnn"] = "mlp"
+    """Policy architecture."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Hidden layer widths."""
+    lr: float | None = None
+    """Learning rate (none: the policy's default)."""
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    """Loop options, flattened into this command's options."""
+
+    def __post_init__(self) -> None:
+        if self.lr is not None and self.lr <= 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+
+
+def _toy_run(config: ToyTrainConfig) -> CommandOutput:
+    if not config.instance.exists():
+        raise DataError(f"instance file not found: {config.instance}")
+    table = pd.DataFrame([{"policy": config.policy, "hidden": str(config.hidden), "lr": config.lr}])
+    return CommandOutput(tables=[("toy", table)], summary={"max_steps": config.trainer.max_steps})
+
+
+TOY = App(
+    "toy",
+    "a toy app for testing the plug-in mechanism",
+    commands=[Command("train", "train the toy policy", ToyTrainConfig, _toy_run, json_output=True)],
+)
+
+
+@pytest.fixture
+def toy_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "discover_apps", lambda: [TOY])
+
+
+def test_field_docs_reads_docstrings_under_fields() -> None:
+    docs = field_docs(ToyTrainConfig)
+    assert docs["policy"] == "Policy architecture."
+    assert docs["trainer"].startswith("Loop options")
+
+
+def test_app_command_parses_every_kind_of_option(toy_app, tmp_path, capsys) -> None:
+    instance = tmp_path / "i.txt"
+    instance.write_text("x")
+    argv = ["toy", "train", "--instance", str(instance), "--policy", "gnn", "--hidden", "8", "4"]
+    argv += ["--lr", "0.01", "--max-steps", "7", "--no-progress", "--patience", "none", "--json"]
+    assert cli.main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["summary"] == {"max_steps": 7}
+    assert document["tables"]["toy"] == [{"policy": "gnn", "hidden": "(8, 4)", "lr": 0.01}]
+
+
+def test_help_describes_every_option(toy_app, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["toy", "train", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for name, doc in {**field_docs(ToyTrainConfig), **field_docs(TrainerConfig)}.items():
+        if name == "trainer":
+            continue
+        assert "--" + name.replace("_", "-") in text
+        assert doc in text, name
+    assert "(default: mlp)" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["toy", "train", "--policy", "cnn"], "invalid choice: 'cnn'"),
+        (["toy", "train", "--max-steps", "ten"], "invalid int value: 'ten'"),
+        (["toy", "train", "--bogus"], "unrecognized arguments: --bogus"),
+        (["nosuchapp"], "invalid choice: 'nosuchapp'"),
+        (["toy", "train", "--threads", "0"], "--threads must be >= 1"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_exit_2(toy_app, capsys, argv, message) -> None:
+    if "--threads" in argv:
+        argv = ["--threads", "0", *argv[:2]]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert message in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["toy", "train", "--lr", "-1"], "lr must be positive"),
+        (["toy", "train", "--instance", "/no/such/file"], "instance file not found"),
+        (["toy", "train", "--max-steps", "0"], "max_steps must be >= 1"),
+    ],
+)
+def test_bad_settings_and_files_give_one_line_and_exit_2(toy_app, capsys, argv, message) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"pgsuite: error: {message}" + err.split(message, 1)[1].strip()
+    ]
+    assert "Traceback" not in err
+
+
+def test_debug_shows_the_traceback(toy_app) -> None:
+    with pytest.raises(ConfigError, match="lr must be positive"):
+        cli.main(["--debug", "toy", "train", "--lr", "-1"])
+
+
+def test_demo_help_describes_every_option(capsys) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for f in fields(DemoConfig):
+        assert "--" + f.name in text
+        assert field_docs(DemoConfig)[f.name] in text
+
+
+def test_unknown_demo_part_is_a_config_error(capsys) -> None:
+    assert cli.main(["demo", "--only", "nosuch"]) == 2
+    assert "unknown demo part" in capsys.readouterr().err
+
+
+def test_top_level_help_lists_demo_and_apps() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "core.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "demo" in out
+    assert "--debug" in out
+    assert "--threads" in out
+
+
+def test_quick_demo_end_to_end_json() -> None:
+    """Smoke test of `pgsuite demo` with tiny budgets (the real figures come from `make run`)."""
+    run = subprocess.run(
+        [sys.executable, "-m", "core.cli", "demo", "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    titles = list(document["tables"])
+    assert any("CartPole" in t for t in titles)
+    assert any("newsvendor" in t for t in titles)
+    newsvendor = next(v for k, v in document["tables"].items() if "newsvendor" in k)
+    assert {"q_learned", "q_optimal", "gap_%"} <= set(newsvendor[0])
