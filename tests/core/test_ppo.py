@@ -8,7 +8,7 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 
 from core.demo import CARTPOLE_ENVS, CARTPOLE_PPO
-from core.distributions import MaskedCategorical
+from core.distributions import BetaHead, MaskedCategorical
 from core.envs import GymVectorEnv, StepResult
 from core.errors import ConfigError
 from core.nn import MLP, GraphEncoder, dense_node_scores, global_pool
@@ -172,3 +172,50 @@ def test_ppo_solves_cartpole() -> None:
     train_ppo(env, agent, CARTPOLE_PPO, TrainerConfig(progress=False), seed=0)
     score = evaluate_policy(GymVectorEnv("CartPole-v1", 4), agent, 20, seed=1)
     assert score["mean_return"] >= 475
+
+
+class TargetEnv:
+    """One-step continuous task: observe a target in [0.2, 0.8], act in [0, 1], reward -|a - t|."""
+
+    def __init__(self, num_envs: int) -> None:
+        self.num_envs = num_envs
+        self.generator = torch.Generator()
+
+    def _new(self) -> torch.Tensor:
+        self.target = 0.2 + 0.6 * torch.rand(self.num_envs, 1, generator=self.generator)
+        return self.target.clone()
+
+    def reset(self, seed: int | None = None) -> torch.Tensor:
+        if seed is not None:
+            self.generator.manual_seed(seed)
+        return self._new()
+
+    def step(self, action: torch.Tensor) -> StepResult:
+        reward = -(action - self.target).abs().squeeze(-1)
+        done = torch.ones(self.num_envs, dtype=torch.bool)
+        return StepResult(self._new(), reward, done, torch.zeros_like(done))
+
+    def action_masks(self) -> None:
+        return None
+
+
+class BetaActorCritic(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = MLP(1, (32,), 32)
+        self.head = BetaHead(32, 1)
+        self.critic = MLP(1, (32,), 1)
+
+    def forward(self, obs: torch.Tensor, action_mask: None = None):
+        return self.head(torch.tanh(self.body(obs))), self.critic(obs).squeeze(-1)
+
+
+def test_ppo_learns_bounded_continuous_action_with_beta_head() -> None:
+    seed_everything(0)
+    agent = BetaActorCritic()
+    config = PPOConfig(
+        total_timesteps=16_384, num_steps=4, learning_rate=3e-3, ent_coef=0.0, num_minibatches=2
+    )
+    train_ppo(TargetEnv(32), agent, config, TrainerConfig(progress=False))
+    score = evaluate_policy(TargetEnv(32), agent, 128, seed=1)
+    assert score["mean_return"] > -0.03  # random Beta(1, 1)-ish actions score about -0.25
