@@ -48,7 +48,9 @@ CARTPOLE_PPO = PPOConfig(
 CARTPOLE_ENVS = 8
 
 
-def ppo_cartpole(seed: int, total_timesteps: int, eval_episodes: int = 20) -> dict[str, float]:
+def ppo_cartpole(
+    seed: int, total_timesteps: int, eval_episodes: int = 20
+) -> dict[str, float | int]:
     """Train PPO on CartPole-v1 and evaluate the greedy policy; returns the figures."""
     seed_everything(seed)
     env = GymVectorEnv("CartPole-v1", CARTPOLE_ENVS)
@@ -59,11 +61,11 @@ def ppo_cartpole(seed: int, total_timesteps: int, eval_episodes: int = 20) -> di
         GymVectorEnv("CartPole-v1", 4), agent, eval_episodes, seed=seed + 1
     )
     return {
-        "timesteps": float(result.steps * config.num_steps * CARTPOLE_ENVS),
+        "timesteps": result.steps * config.num_steps * CARTPOLE_ENVS,
         "train_time_s": result.wall_time_s,
         "greedy_return_mean": evaluation["mean_return"],
         "greedy_return_std": evaluation["std_return"],
-        "episodes": evaluation["episodes"],
+        "episodes": int(evaluation["episodes"]),
     }
 
 
