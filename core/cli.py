@@ -121,8 +121,14 @@ def _converter(tp: Any, optional: bool) -> Callable[[str], Any]:
     return convert
 
 
-def _flat_fields(cls: type, seen: dict[str, str]) -> list[tuple[dataclasses.Field, Any, str]]:
-    """(field, resolved type, doc) of ``cls``, recursing into dataclass-typed fields."""
+def _flat_fields(
+    cls: type, seen: dict[str, str], defaults: Any = None
+) -> list[tuple[dataclasses.Field, Any, str, Any]]:
+    """(field, resolved type, doc, default) of ``cls``, recursing into dataclass-typed fields.
+
+    ``defaults`` is an instance whose values override the field defaults: a nested config built
+    by its parent's ``default_factory`` (e.g. a ``TrainerConfig`` with app-specific settings).
+    """
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
     out = []
@@ -130,13 +136,15 @@ def _flat_fields(cls: type, seen: dict[str, str]) -> list[tuple[dataclasses.Fiel
         if not f.init:
             continue
         tp = hints[f.name]
+        default = getattr(defaults, f.name) if defaults is not None else _default(f)
         if dataclasses.is_dataclass(tp):
-            out += _flat_fields(tp, seen)
+            nested = default if default is not dataclasses.MISSING else None
+            out += _flat_fields(tp, seen, nested)
             continue
         if f.name in seen:
             raise TypeError(f"option --{f.name} defined by both {seen[f.name]} and {cls.__name__}")
         seen[f.name] = cls.__name__
-        out.append((f, tp, docs.get(f.name, "")))
+        out.append((f, tp, docs.get(f.name, ""), default))
     return out
 
 
@@ -150,9 +158,8 @@ def _default(f: dataclasses.Field) -> Any:
 
 def add_dataclass_options(parser: argparse.ArgumentParser, cls: type) -> None:
     """Add one ``--option`` per (flattened) field of dataclass ``cls`` to ``parser``."""
-    for f, tp, doc in _flat_fields(cls, {}):
+    for f, tp, doc, default in _flat_fields(cls, {}):
         flag = "--" + f.name.replace("_", "-")
-        default = _default(f)
         kwargs: dict[str, Any] = {"dest": f.name, "help": doc or " "}
         if default is dataclasses.MISSING:
             kwargs["required"] = True
@@ -168,8 +175,10 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls: type) -> None:
             kwargs["type"] = type(choices[0])
             kwargs["metavar"] = "{" + ",".join(map(str, choices)) + "}"
         elif origin in (tuple, list):
-            element = typing.get_args(inner)[0]
-            kwargs["nargs"] = "*"
+            args = typing.get_args(inner)
+            element = args[0]
+            fixed = origin is tuple and len(args) > 1 and args[1] is not Ellipsis
+            kwargs["nargs"] = len(args) if fixed else "*"
             kwargs["type"] = _converter(element, False)
             kwargs["metavar"] = element.__name__.upper()
         else:
@@ -190,7 +199,7 @@ def config_from_args(cls: type, args: argparse.Namespace) -> Any:
             values[f.name] = config_from_args(tp, args)
         else:
             value = getattr(args, f.name)
-            if typing.get_origin(_optional_inner(tp)[0]) is tuple:
+            if typing.get_origin(_optional_inner(tp)[0]) is tuple and value is not None:
                 value = tuple(value)
             values[f.name] = value
     return cls(**values)
@@ -318,7 +327,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    parser = build_parser(discover_apps(), [demo_command()])
+    try:
+        parser = build_parser(discover_apps(), [demo_command()])
+    except TypeError as error:  # an app's config cannot become options: a bug in that app
+        if debug:
+            raise
+        print(f"pgsuite: internal error: {_one_line(error)}", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")

@@ -151,6 +151,12 @@ class PlackettLuce(Distribution):
             keys = (self.scores + gumbel).masked_fill(~self.mask, float("-inf"))
             return keys.argsort(dim=-1, descending=True, stable=True)
 
+    @property
+    def mode(self) -> Tensor:
+        """The most probable ranking ``[B, N]``: valid items by decreasing score, then padding."""
+        keys = self.scores.masked_fill(~self.mask, float("-inf"))
+        return keys.argsort(dim=-1, descending=True, stable=True)
+
     def log_prob(self, value: Tensor) -> Tensor:
         """Log-probability of full rankings or top-``K`` prefixes.
 
@@ -284,8 +290,9 @@ class ScaledBeta(TransformedDistribution):
 
         Values outside ``[low, high]`` are clamped too, so check bounds upstream if that matters.
         """
-        margin = _BOUND_EPS * (self.high - self.low)
-        return super().log_prob(torch.clamp(value, self.low + margin, self.high - margin))
+        width = self.high - self.low
+        unit = ((value - self.low) / width).clamp(_BOUND_EPS, 1.0 - _BOUND_EPS)
+        return self.base_dist.log_prob(unit) - torch.log(width)
 
     def entropy(self) -> Tensor:
         """Differential entropy ``H[Beta(c1, c0)] + log(high - low)``, ``[...]``."""

@@ -28,7 +28,7 @@ from torch import nn
 
 from core.distributions import MaskedCategorical
 from core.envs import BatchedEnv, Observation
-from core.errors import ConfigError, check_finite
+from core.errors import ConfigError, PgsuiteError, check_finite
 from core.estimators import explained_variance, ppo_loss
 from core.nn import MLP
 from core.rollout import RolloutBuffer
@@ -143,47 +143,62 @@ class PPO:
                 f"total_timesteps={config.total_timesteps} is less than one rollout "
                 f"(num_steps * num_envs = {batch_size})"
             )
+        if config.num_minibatches > batch_size:
+            raise ConfigError(
+                f"num_minibatches={config.num_minibatches} exceeds the rollout size {batch_size}"
+            )
+        if config.norm_adv and batch_size // config.num_minibatches < 2:
+            raise ConfigError("advantage normalisation needs minibatches of at least 2 samples")
+        self.device = next(agent.parameters()).device
         self.optimizer = torch.optim.Adam(agent.parameters(), lr=config.learning_rate, eps=1e-5)
-        self.buffer = RolloutBuffer(config.num_steps, env.num_envs)
+        self.buffer = RolloutBuffer(config.num_steps, env.num_envs, self.device)
         self.shuffle_generator = torch.Generator().manual_seed(seed)
         self.obs: Observation | None = None
-        self.episode_return = torch.zeros(env.num_envs)
-        self.episode_length = torch.zeros(env.num_envs)
+        self.episode_return = torch.zeros(env.num_envs, device=self.device)
+        self.episode_length = torch.zeros(env.num_envs, device=self.device)
+
+    def _on_device(self, value: Any) -> Any:
+        return value.to(self.device) if value is not None else None
 
     def _rollout(self, iteration: int) -> dict[str, float]:
         cfg, env, agent = self.config, self.env, self.agent
         if self.obs is None:
-            self.obs = env.reset(seed=self.seed + iteration)
+            self.obs = self._on_device(env.reset(seed=self.seed + iteration))
             self.episode_return.zero_()
             self.episode_length.zero_()
         finished_returns: list[float] = []
         finished_lengths: list[float] = []
         self.buffer.reset()
         for _ in range(cfg.num_steps):
-            mask = env.action_masks()
+            mask = self._on_device(env.action_masks())
             with torch.no_grad():
                 dist, value = agent(self.obs, mask)
                 action = dist.sample()
                 log_prob = dist.log_prob(action)
             result = env.step(action)
-            reward = result.reward.clone()
-            done = result.terminated | result.truncated
-            cut = result.truncated & ~result.terminated
+            raw_reward = self._on_device(result.reward)
+            terminated, truncated = (
+                self._on_device(result.terminated),
+                self._on_device(result.truncated),
+            )
+            reward = raw_reward.clone()
+            done = terminated | truncated
+            cut = truncated & ~terminated
             if result.final_obs is not None and cut.any():
                 index = cut.nonzero().squeeze(-1)
                 with torch.no_grad():
-                    _, final_value = agent(_select(result.final_obs, index))
+                    _, final_value = agent(_select(self._on_device(result.final_obs), index))
                 reward[index] += cfg.gamma * final_value
             self.buffer.add(self.obs, action, log_prob, value, reward, done, mask)
-            self.episode_return += result.reward
+            self.episode_return += raw_reward
             self.episode_length += 1
             finished_returns += self.episode_return[done].tolist()
             finished_lengths += self.episode_length[done].tolist()
             self.episode_return[done] = 0.0
             self.episode_length[done] = 0.0
-            self.obs = result.obs
+            self.obs = self._on_device(result.obs)
         with torch.no_grad():
-            _, last_value = agent(self.obs, env.action_masks())
+            _, last_value = agent(self.obs, self._on_device(env.action_masks()))
         self.buffer.compute_advantages(last_value, cfg.gamma, cfg.gae_lambda)
         stats = {"episodes": float(len(finished_returns))}
         if finished_returns:
@@ -250,8 +265,10 @@ def evaluate_policy(
 ) -> dict[str, float]:
     """Run ``agent`` until every env slot has finished ``ceil(num_episodes / num_envs)`` episodes.
 
-    Counting a fixed number of episodes per slot avoids over-weighting short episodes. Returns
-    ``mean_return``, ``std_return``, ``mean_length`` and ``episodes``.
+    Counting a fixed number of episodes per slot avoids over-weighting short episodes, so up to
+    ``num_envs - 1`` more episodes than asked may be counted (``episodes`` says how many). Use an
+    env other than the training env: evaluation resets it. Returns ``mean_return``,
+    ``std_return``, ``mean_length`` and ``episodes``.
     """
     quota = math.ceil(num_episodes / env.num_envs)
     done_count = torch.zeros(env.num_envs, dtype=torch.long)
@@ -261,8 +278,6 @@ def evaluate_policy(
     lengths: list[float] = []
     obs = env.reset(seed=seed)
     for _ in range(max_steps):
-        if bool((done_count >= quota).all()):
-            break
         with torch.no_grad():
             dist, _ = agent(obs, env.action_masks())
             action = greedy_action(dist) if greedy else dist.sample()
@@ -277,8 +292,10 @@ def evaluate_policy(
         episode_return[done] = 0.0
         episode_length[done] = 0.0
         obs = result.obs
+        if bool((done_count >= quota).all()):
+            break
     else:
-        raise RuntimeError(
+        raise PgsuiteError(
             f"evaluation did not finish {num_episodes} episodes in {max_steps} steps"
         )
     return {

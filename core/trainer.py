@@ -65,15 +65,15 @@ class TrainerConfig:
     min_delta: float = 0.0
     """Smallest change of the dev metric that counts as an improvement."""
     checkpoint_every: int = 50
-    """Write a checkpoint every this many steps (and at the end), when out_dir is set."""
+    """Write a checkpoint every this many steps (and at the end), when out is set."""
     restore_best: bool = True
     """At the end, load the parameters that scored best on the dev set."""
-    out_dir: Path | None = None
+    out: Path | None = None
     """Run folder for checkpoints, metrics.csv and plots (None: keep nothing on disk)."""
     resume: bool = False
-    """Continue from <out_dir>/checkpoint.pt instead of starting afresh."""
+    """Continue from <out>/checkpoint.pt instead of starting afresh."""
     tensorboard: bool = False
-    """Also log to TensorBoard under <out_dir>/tb."""
+    """Also log to TensorBoard under <out>/tb."""
     progress: bool = True
     """Show a progress bar."""
 
@@ -85,10 +85,10 @@ class TrainerConfig:
             raise ConfigError(f"patience must be >= 1 or None, got {self.patience}")
         if self.mode not in ("min", "max"):
             raise ConfigError(f"mode must be 'min' or 'max', got {self.mode!r}")
-        if self.resume and self.out_dir is None:
-            raise ConfigError("resume needs out_dir (the run folder holding checkpoint.pt)")
-        if self.out_dir is not None:
-            self.out_dir = Path(self.out_dir)
+        if self.resume and self.out is None:
+            raise ConfigError("resume needs --out, the run folder holding checkpoint.pt")
+        if self.out is not None:
+            self.out = Path(self.out)
 
 
 class EarlyStopping:
@@ -210,7 +210,7 @@ class Trainer:
     # -- checkpoints ---------------------------------------------------------------------------
     @property
     def checkpoint_path(self) -> Path | None:
-        return self.config.out_dir / CHECKPOINT_NAME if self.config.out_dir else None
+        return self.config.out / CHECKPOINT_NAME if self.config.out else None
 
     def _payload(self) -> dict[str, Any]:
         return {
@@ -280,7 +280,7 @@ class Trainer:
         if cfg.resume:
             self._restore()
         self.logger = MetricLogger(
-            cfg.out_dir, cfg.tensorboard, resume_step=self.step if cfg.resume else None
+            cfg.out, cfg.tensorboard, resume_step=self.step if cfg.resume else None
         )
         stop_reason: Literal["max_steps", "early_stopping", "interrupted"] = "max_steps"
         metrics: dict[str, float] = {}
@@ -293,6 +293,9 @@ class Trainer:
         )
         try:
             with _InterruptFlag() as interrupt:
+                if self.evaluate_fn is not None and self.step == 0:
+                    # the initial parameters compete too (e.g. a policy started at a heuristic)
+                    self.logger.log(0, self._evaluate(), "dev")
                 while self.step < cfg.max_steps and not self.early_stopping.should_stop:
                     metrics = {k: float(v) for k, v in self.step_fn(self.step).items()}
                     if "loss" in metrics:
@@ -332,13 +335,13 @@ class Trainer:
         """Restore the best parameters; write best.pt (when evaluated) and the learning-curve plot."""
         if self.config.restore_best and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
-        if self.config.out_dir is None or self.logger is None:
+        if self.config.out is None or self.logger is None:
             return
         if self.best_state is not None:
             save_checkpoint(
-                self.config.out_dir / BEST_NAME,
+                self.config.out / BEST_NAME,
                 {"model": self.best_state, "step": self.early_stopping.best_step},
             )
         history = self.logger.history()
         if not history.empty:
-            plot_learning_curves(history, self.config.out_dir / "learning_curves.png")
+            plot_learning_curves(history, self.config.out / "learning_curves.png")

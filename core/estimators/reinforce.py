@@ -30,6 +30,11 @@ def reinforce_loss(
     Returns:
         Scalar loss.
     """
+    if returns.shape != log_probs.shape:
+        raise ValueError(
+            f"returns {tuple(returns.shape)} and log_probs {tuple(log_probs.shape)} must have the "
+            "same shape (broadcasting would silently pair every return with every log-prob)"
+        )
     advantages = (returns if baseline is None else returns - baseline).detach()
     if mask is None:
         return -(advantages * log_probs).mean()

@@ -139,7 +139,7 @@ def test_ppo_learns_node_selection_on_graphs() -> None:
 def test_ppo_logs_cleanrl_diagnostics(tmp_path) -> None:
     seed_everything(0)
     env = IdentityEnv(8)
-    config = TrainerConfig(progress=False, out_dir=tmp_path)
+    config = TrainerConfig(progress=False, out=tmp_path)
     result, _ = train_ppo(env, MLPActorCritic(4, 4), _fast_config(256), config)
     for name in ("pg_loss", "v_loss", "entropy", "approx_kl", "clipfrac", "explained_var"):
         assert name in result.last_metrics

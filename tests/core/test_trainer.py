@@ -69,7 +69,7 @@ class Regression:
 
 def _config(out: Path | None, steps: int, **kw) -> TrainerConfig:
     defaults = dict(eval_every=5, checkpoint_every=5, restore_best=False, progress=False)
-    return TrainerConfig(max_steps=steps, out_dir=out, **{**defaults, **kw})
+    return TrainerConfig(max_steps=steps, out=out, **{**defaults, **kw})
 
 
 def _params(model: nn.Module) -> list[torch.Tensor]:
@@ -176,7 +176,7 @@ def test_metrics_csv_and_tensorboard(tmp_path: Path) -> None:
     assert list(log.columns) == ["step", "split", "metric", "value"]
     train = log[log["split"] == "train"]
     assert train["step"].tolist() == list(range(1, 11))
-    assert sorted(log.loc[log["split"] == "dev", "step"]) == [5, 10]
+    assert sorted(log.loc[log["split"] == "dev", "step"]) == [0, 5, 10]  # 0: initial parameters
     assert any((tmp_path / "tb").iterdir())
 
 

@@ -1,0 +1,163 @@
+"""``pgsuite inventory train|eval|optimal``: the inventory app's commands and its demo part."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, load_run
+from apps.inventory.settings import SettingConfig, build_setting
+from core.cli import App, Command, CommandOutput
+from core.demo import DemoConfig
+from core.errors import ConfigError
+from core.trainer import TrainerConfig
+
+
+def train(config: TrainConfig) -> CommandOutput:
+    """Train a policy with HDPO, then report its test cost (and the optimum where one is known)."""
+    run = HDPORun(config)
+    summary = run.fit()
+    summary.update({f"test_{k}": v for k, v in run.test().items()})
+    summary.update(known_optimum(config.setting))
+    if "optimal_cost" in summary:
+        summary["gap_pct"] = 100 * (summary["test_cost"] / summary["optimal_cost"] - 1)
+    if config.trainer.out is not None:
+        (config.trainer.out / "results.json").write_text(json.dumps(summary, indent=2))
+    return CommandOutput([("HDPO training", pd.DataFrame([summary]))], summary)
+
+
+@dataclass
+class EvalConfig:
+    """Evaluate a trained run on fresh test scenarios."""
+
+    run: Path = Path("runs/inventory")
+    """Run folder written by pgsuite inventory train --out."""
+    test_samples: int | None = None
+    """Test scenarios (default: the run's)."""
+    test_periods: int | None = None
+    """Test horizon in periods (default: the run's)."""
+
+
+def evaluate(config: EvalConfig) -> CommandOutput:
+    """Test cost of a saved run (best model), next to the optimum where one is known."""
+    run = load_run(config.run)
+    hdpo = run.config.hdpo
+    if config.test_samples is not None:
+        hdpo.test_samples = config.test_samples
+    if config.test_periods is not None:
+        if config.test_periods <= hdpo.test_warmup:
+            hdpo.test_warmup = config.test_periods // 2
+        hdpo.test_periods = config.test_periods
+    summary = {f"test_{k}": v for k, v in run.test().items()}
+    summary.update(known_optimum(run.config.setting))
+    if "optimal_cost" in summary:
+        summary["gap_pct"] = 100 * (summary["test_cost"] / summary["optimal_cost"] - 1)
+    return CommandOutput([(f"test cost of {config.run}", pd.DataFrame([summary]))], summary)
+
+
+def known_optimum(setting_config: SettingConfig) -> dict[str, float]:
+    """The exact optimal average cost of a setting, where the field knows it (else empty)."""
+    from apps.inventory import optimal
+
+    setting = build_setting(setting_config)
+    net = setting.network
+    if setting_config.demand_csv is not None:
+        return {}
+    store = int(net.stores[0])
+    lead, holding, penalty = (
+        int(net.lead_time[store]),
+        float(net.holding[store]),
+        float(net.penalty[store]),
+    )
+    mean = float(setting.demand_mean[0])
+    if setting_config.setting == "one_store_lost":
+        if lead > 4:
+            return {}
+        solution = optimal.lost_sales_optimum(mean, lead, holding, penalty)
+        return {"optimal_cost": solution.cost}
+    if setting_config.setting == "one_store_backlog":
+        level, cost = optimal.backlog_base_stock_optimum(
+            mean, float(setting.demand_std[0]), lead, holding, penalty
+        )
+        return {"optimal_cost": cost, "optimal_level": level}
+    if setting_config.setting == "serial":
+        solution = optimal.serial_echelon_optimum(
+            mean,
+            float(setting.demand_std[0]),
+            net.lead_time.tolist(),
+            net.holding.tolist(),
+            penalty,
+        )
+        return {"optimal_cost": solution.cost}
+    return {}
+
+
+@dataclass
+class OptimalConfig:
+    """Exact optimum of a setting (lost sales: dynamic programming; backlog: closed form)."""
+
+    setting: SettingConfig = field(default_factory=SettingConfig)
+
+
+def optimum(config: OptimalConfig) -> CommandOutput:
+    result = known_optimum(config.setting)
+    if not result:
+        raise ConfigError(
+            f"no exact optimum is known for setting {config.setting.setting!r} with these options"
+        )
+    return CommandOutput([("optimal policy", pd.DataFrame([result]))], result)
+
+
+def demo(demo_config: DemoConfig) -> list[tuple[str, pd.DataFrame]]:
+    """One Zipkin instance (Poisson(5), L=2, p=4) trained by HDPO against the DP optimum."""
+    quick = demo_config.quick
+    config = TrainConfig(
+        SettingConfig(setting="one_store_lost", lead_time=2, penalty=4.0),
+        HDPOConfig(
+            quick=True,
+            seed=demo_config.seed,
+            test_periods=2_000 if not quick else 200,
+            test_warmup=1_000 if not quick else 100,
+        ),
+        TrainerConfig(max_steps=20 if quick else 400, eval_every=25, patience=20, metric="cost"),
+    )
+    run = HDPORun(config)
+    fitted = run.fit()
+    tested = run.test()
+    best = known_optimum(config.setting)["optimal_cost"]
+    row = {
+        "setting": "one_store_lost L=2 p=4 (Zipkin)",
+        "hdpo_test_cost": tested["cost"],
+        "optimal_cost (DP)": best,
+        "gap_%": 100 * (tested["cost"] / best - 1),
+        "train_steps": fitted["steps"],
+        "train_time_s": fitted["train_time_s"],
+    }
+    return [("inventory: HDPO vanilla policy vs DP optimum", pd.DataFrame([row]))]
+
+
+APP = App(
+    "inventory",
+    "inventory control by HDPO (pathwise gradients through a differentiable simulator)",
+    commands=[
+        Command(
+            "train",
+            "train a policy by HDPO and report its test cost",
+            TrainConfig,
+            train,
+            json_output=True,
+        ),
+        Command("eval", "test cost of a trained run", EvalConfig, evaluate, json_output=True),
+        Command(
+            "optimal",
+            "exact optimum of a setting (DP / closed form)",
+            OptimalConfig,
+            optimum,
+            json_output=True,
+        ),
+    ],
+    demo=demo,
+)

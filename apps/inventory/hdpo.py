@@ -1,0 +1,270 @@
+"""HDPO: train inventory policies by pathwise gradients through the simulator.
+
+Hindsight Differentiable Policy Optimization (Alvo, Russo, Kanoria, Lee, arXiv 2306.11246): sample
+demand scenarios in advance, simulate the system with the policy in the loop, and descend the
+gradient of the mean simulated cost through the known dynamics. Protocol (defaults): 32,768
+train / dev / test scenarios; train horizon 50 periods with the first 30 left out of the cost, dev
+100 (60), test 5,000 (3,000); Adam; early stopping on the dev cost with the best model restored;
+orders rounded to integers at dev/test time when demand is integer-valued.
+
+A run folder holds ``config.json`` (everything needed to rebuild the run), the trainer's
+``checkpoint.pt`` / ``best.pt`` / ``metrics.csv`` / ``learning_curves.png``, and ``results.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from apps.inventory.policies import BaseStockPolicy, VanillaPolicy, newsvendor_levels
+from apps.inventory.settings import Setting, SettingConfig, build_setting
+from apps.inventory.sim import InventorySimulator, Policy
+from core.errors import ConfigError, DataError
+from core.estimators import mean_cost, pathwise_step
+from core.seeding import GeneratorState, seed_everything
+from core.trainer import Trainer, TrainerConfig
+
+PolicyName = Literal["vanilla", "base_stock", "capped_base_stock", "echelon_base_stock"]
+
+
+@dataclass
+class HDPOConfig:
+    """Scenario sets, horizons and optimiser of an HDPO run."""
+
+    policy: PolicyName = "vanilla"
+    """Policy to train: vanilla (MLP), base_stock, capped_base_stock or echelon_base_stock."""
+    hidden: tuple[int, ...] = (32, 32, 32)
+    """Hidden layer widths of the vanilla policy."""
+    train_samples: int = 32_768
+    """Training scenarios (each step draws a minibatch of them)."""
+    dev_samples: int = 32_768
+    """Dev scenarios (early stopping, model selection)."""
+    test_samples: int = 32_768
+    """Test scenarios (reported cost), simulated in chunks."""
+    train_periods: int = 50
+    """Train horizon in periods."""
+    train_warmup: int = 30
+    """Leading train periods left out of the loss."""
+    dev_periods: int = 100
+    """Dev horizon in periods."""
+    dev_warmup: int = 60
+    """Leading dev periods left out of the dev cost."""
+    test_periods: int = 5_000
+    """Test horizon in periods."""
+    test_warmup: int = 3_000
+    """Leading test periods left out of the test cost."""
+    batch_size: int = 1_024
+    """Scenarios per gradient step."""
+    learning_rate: float = 3e-3
+    """Adam learning rate."""
+    max_grad_norm: float | None = None
+    """Gradient-norm clipping threshold (none: no clipping)."""
+    seed: int = 0
+    """Seed of the scenarios, the initial policy and the minibatches."""
+    quick: bool = False
+    """Small scenario sets and horizons (4,096 samples; test 2,000 periods) for a fast run."""
+
+    def __post_init__(self) -> None:
+        if self.quick:
+            self.train_samples = min(self.train_samples, 4_096)
+            self.dev_samples = min(self.dev_samples, 4_096)
+            self.test_samples = min(self.test_samples, 4_096)
+            self.test_periods, self.test_warmup = (
+                min(self.test_periods, 2_000),
+                min(self.test_warmup, 1_000),
+            )
+        for prefix in ("train", "dev", "test"):
+            periods, warmup = getattr(self, f"{prefix}_periods"), getattr(self, f"{prefix}_warmup")
+            if not 0 <= warmup < periods:
+                raise ConfigError(f"{prefix}_warmup must be in [0, {prefix}_periods), got {warmup}")
+            if getattr(self, f"{prefix}_samples") < 1:
+                raise ConfigError(f"{prefix}_samples must be >= 1")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+
+
+@dataclass
+class TrainConfig:
+    """pgsuite inventory train: a setting, the HDPO protocol and the training loop."""
+
+    setting: SettingConfig = field(default_factory=SettingConfig)
+    hdpo: HDPOConfig = field(default_factory=HDPOConfig)
+    trainer: TrainerConfig = field(
+        default_factory=lambda: TrainerConfig(
+            max_steps=2_000, eval_every=25, patience=20, metric="cost"
+        )
+    )
+
+
+def make_policy(setting: Setting, config: HDPOConfig) -> nn.Module:
+    """The policy named by ``config.policy``, initialised at the newsvendor levels (heuristics)."""
+    net = setting.network
+    if config.policy == "vanilla":
+        return VanillaPolicy(net, setting.demand_mean, config.hidden)
+    levels = newsvendor_levels(net, setting.demand_mean, setting.demand_std, setting.integer_demand)
+    if config.policy == "base_stock":
+        return BaseStockPolicy(levels)
+    if config.policy == "capped_base_stock":
+        cap = torch.zeros(net.num_locations)
+        cap[net.stores] = 2.0 * setting.demand_mean
+        return BaseStockPolicy(levels, cap=cap)
+    if config.policy == "echelon_base_stock":
+        echelon_levels = levels.clone()
+        return BaseStockPolicy(echelon_levels, network=net, echelon=True)
+    raise ConfigError(f"unknown policy {config.policy!r}")
+
+
+def evaluate_cost(
+    setting: Setting,
+    policy: Policy,
+    split: Literal["dev", "test"],
+    samples: int,
+    periods: int,
+    warmup: int,
+    seed: int,
+    chunk: int = 4_096,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Mean cost per period (after ``warmup``) over ``samples`` fresh scenarios, simulated in
+    chunks so memory stays bounded; orders are rounded for integer demand.
+
+    Returns ``cost`` and ``cost_se`` (standard error across samples) and ``sample_periods_per_s``.
+    """
+    simulator = InventorySimulator(setting.network)
+    per_sample = []
+    start = time.perf_counter()
+    chunks = range(math.ceil(samples / chunk))
+    with torch.no_grad():
+        for i in tqdm(chunks, desc=f"{split} cost", disable=not progress, leave=False):
+            size = min(chunk, samples - i * chunk)
+            scenarios = setting.scenarios(split, size, periods, seed=seed * 7919 + i)
+            costs = simulator.run(policy, scenarios, round_orders=setting.integer_demand)
+            per_sample.append(costs[:, warmup:].mean(1))
+    values = torch.cat(per_sample).double()
+    elapsed = time.perf_counter() - start
+    return {
+        "cost": float(values.mean()),
+        "cost_se": float(values.std() / math.sqrt(len(values))) if len(values) > 1 else math.nan,
+        "sample_periods_per_s": samples * periods / elapsed,
+    }
+
+
+class HDPORun:
+    """Everything one HDPO training run needs; :meth:`fit` trains, :meth:`test` reports."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        seed_everything(config.hdpo.seed)
+        self.setting = build_setting(config.setting)
+        self.simulator = InventorySimulator(self.setting.network)
+        self.policy = make_policy(self.setting, config.hdpo)
+        hdpo = config.hdpo
+        self.train_set = self.setting.scenarios(
+            "train", hdpo.train_samples, hdpo.train_periods, hdpo.seed
+        )
+        self.dev_set = self.setting.scenarios("dev", hdpo.dev_samples, hdpo.dev_periods, hdpo.seed)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=hdpo.learning_rate)
+        self.minibatch_generator = torch.Generator().manual_seed(hdpo.seed)
+
+    def step(self, step: int) -> dict[str, float]:
+        hdpo = self.config.hdpo
+        index = torch.randint(
+            0,
+            len(self.train_set),
+            (min(hdpo.batch_size, len(self.train_set)),),
+            generator=self.minibatch_generator,
+        )
+        costs = self.simulator.run(self.policy, self.train_set.subset(index))
+        loss = mean_cost(costs, hdpo.train_warmup)
+        grad_norm = pathwise_step(
+            loss, self.optimizer, self.policy.parameters(), hdpo.max_grad_norm, step
+        )
+        return {"loss": loss.item(), "grad_norm": grad_norm}
+
+    def dev_cost(self) -> dict[str, float]:
+        costs = self.simulator.run(
+            self.policy, self.dev_set, round_orders=self.setting.integer_demand
+        )
+        return {"cost": mean_cost(costs, self.config.hdpo.dev_warmup).item()}
+
+    def fit(self) -> dict[str, Any]:
+        """Train under the shared trainer (checkpoints, resume, early stopping, best restore)."""
+        trainer_config = self.config.trainer
+        if trainer_config.out is not None:
+            save_run_config(trainer_config.out, self.config)
+        trainer = Trainer(
+            trainer_config,
+            self.step,
+            model=self.policy,
+            optimizer=self.optimizer,
+            evaluate_fn=self.dev_cost,
+            stateful={"minibatch_generator": GeneratorState(self.minibatch_generator)},
+        )
+        result = trainer.fit()
+        return {
+            "steps": result.steps,
+            "stop_reason": result.stop_reason,
+            "best_dev_cost": result.best_value,
+            "best_step": result.best_step,
+            "train_time_s": result.wall_time_s,
+        }
+
+    def test(self, progress: bool = True) -> dict[str, float]:
+        hdpo = self.config.hdpo
+        return evaluate_cost(
+            self.setting,
+            self.policy,
+            "test",
+            hdpo.test_samples,
+            hdpo.test_periods,
+            hdpo.test_warmup,
+            hdpo.seed,
+            progress=progress,
+        )
+
+
+def _to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def save_run_config(folder: Path, config: TrainConfig) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(_to_jsonable(config), indent=2))
+
+
+def load_run(folder: Path) -> HDPORun:
+    """Rebuild a run from ``folder/config.json`` with the best (else latest) parameters loaded."""
+    from core.checkpoint import load_checkpoint
+
+    path = folder / "config.json"
+    if not path.is_file():
+        raise DataError(f"{folder} is not an inventory run folder (no config.json)")
+    raw = json.loads(path.read_text())
+    setting = raw["setting"]
+    if setting.get("demand_csv"):
+        setting["demand_csv"] = Path(setting["demand_csv"])
+    hdpo = {**raw["hdpo"], "hidden": tuple(raw["hdpo"]["hidden"]), "quick": False}
+    trainer = {**raw["trainer"], "out": folder, "resume": False}
+    run = HDPORun(
+        TrainConfig(SettingConfig(**setting), HDPOConfig(**hdpo), TrainerConfig(**trainer))
+    )
+    weights = folder / "best.pt" if (folder / "best.pt").exists() else folder / "checkpoint.pt"
+    run.policy.load_state_dict(load_checkpoint(weights)["model"])
+    return run

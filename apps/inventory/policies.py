@@ -1,0 +1,130 @@
+"""Inventory policies: a neural network (HDPO's "vanilla" policy) and the classic heuristics.
+
+Every policy is an ``nn.Module`` mapping an :class:`~apps.inventory.sim.Observation` to orders
+``[B, N]``; the heuristics' levels are parameters, so the same pathwise loop that trains the
+network also tunes them ("best base-stock" = base-stock with HDPO-trained levels).
+"""
+
+from __future__ import annotations
+
+import torch
+from scipy.stats import norm, poisson
+from torch import nn
+
+from apps.inventory.network import Network
+from apps.inventory.sim import Observation
+from core.nn import MLP
+
+
+def _location_scale(network: Network, demand_mean: torch.Tensor) -> torch.Tensor:
+    """``[N]`` demand rate each location serves: its store's mean, or the sum of the stores below."""
+    store_demand = torch.zeros(network.num_locations)
+    store_demand[network.stores] = demand_mean
+    return _downstream_matrix(network) @ store_demand
+
+
+class VanillaPolicy(nn.Module):
+    """HDPO's fully connected policy: every location's on-hand stock and pipeline -> all orders.
+
+    Inputs are divided by each location's demand rate; orders are ``softplus(MLP) x rate``, so an
+    untrained network orders about one period's demand.
+
+    Args:
+        network: the system (its shape fixes the input and output sizes).
+        demand_mean: ``[S]`` mean demand per store.
+        hidden: hidden layer widths.
+    """
+
+    def __init__(
+        self, network: Network, demand_mean: torch.Tensor, hidden: tuple[int, ...] = (32, 32, 32)
+    ) -> None:
+        super().__init__()
+        self.register_buffer("scale", _location_scale(network, demand_mean))
+        n, slots = network.num_locations, network.max_lead_time
+        self.mlp = MLP(n * (slots + 1), hidden, n, activation="elu", output_std=0.1)
+        with torch.no_grad():  # softplus(0.5413) = 1: start by ordering one period's demand
+            self.mlp.net[-1].bias.fill_(0.5413)
+
+    def forward(self, obs: Observation) -> torch.Tensor:
+        features = torch.cat([obs.on_hand.unsqueeze(-1), obs.pipeline], dim=-1)
+        features = features / self.scale[:, None]
+        return nn.functional.softplus(self.mlp(features.flatten(1))) * self.scale
+
+
+class BaseStockPolicy(nn.Module):
+    """Order up to level ``S_i``: ``order_i = (S_i - inventory position_i)^+``, optionally capped.
+
+    With ``echelon=True`` the position is the echelon position (the location's stock plus all stock
+    downstream of it, backlog counted negative), giving the echelon base-stock policy that is
+    optimal for serial systems (Clark-Scarf).
+
+    Args:
+        levels: ``[N]`` initial base-stock levels.
+        cap: ``[N]`` initial order caps, or ``None`` for no cap (capped base-stock otherwise).
+        network: needed for echelon positions.
+        echelon: use echelon rather than installation inventory positions.
+    """
+
+    def __init__(
+        self,
+        levels: torch.Tensor,
+        cap: torch.Tensor | None = None,
+        network: Network | None = None,
+        echelon: bool = False,
+    ) -> None:
+        super().__init__()
+        self.levels = nn.Parameter(levels.clone().float())
+        self.cap = nn.Parameter(cap.clone().float()) if cap is not None else None
+        if echelon:
+            if network is None:
+                raise ValueError("echelon base-stock needs the network")
+            self.register_buffer("downstream", _downstream_matrix(network))
+        else:
+            self.downstream = None
+
+    def forward(self, obs: Observation) -> torch.Tensor:
+        position = obs.inventory_position
+        if self.downstream is not None:
+            position = position @ self.downstream.T
+        orders = (self.levels - position).clamp(min=0.0)
+        if self.cap is not None:
+            orders = torch.minimum(orders, self.cap.clamp(min=0.0))
+        return orders
+
+
+def _downstream_matrix(network: Network) -> torch.Tensor:
+    """``[N, N]`` with ``D[k, j] = 1`` when ``j`` is ``k`` or downstream of ``k``."""
+    n = network.num_locations
+    matrix = torch.eye(n)
+    upstream = network.upstream.tolist()
+    for j in range(n):
+        k = upstream[j]
+        while k >= 0:
+            matrix[k, j] = 1.0
+            k = upstream[k]
+    return matrix
+
+
+def newsvendor_levels(
+    network: Network, demand_mean: torch.Tensor, demand_std: torch.Tensor, integer: bool
+) -> torch.Tensor:
+    """Store base-stock levels at the critical fractile ``p / (p + h)`` of demand over ``L + 1``
+    periods (Poisson for integer demand, normal otherwise): the classic newsvendor heuristic.
+
+    Returns ``[N]`` levels (non-store locations get their downstream demand over ``L + 1`` periods).
+    """
+    levels = torch.zeros(network.num_locations)
+    stores = network.stores
+    ratio = network.penalty[stores] / (network.penalty[stores] + network.holding[stores])
+    periods = network.lead_time[stores].float() + 1.0
+    if integer:
+        levels[stores] = torch.tensor(
+            poisson.ppf(ratio.numpy(), (demand_mean * periods).numpy()), dtype=torch.float32
+        )
+    else:
+        z = torch.tensor(norm.ppf(ratio.numpy()), dtype=torch.float32)
+        levels[stores] = demand_mean * periods + z * demand_std * periods.sqrt()
+    others = ~network.is_store
+    scale = _location_scale(network, demand_mean)
+    levels[others] = scale[others] * (network.lead_time[others].float() + 1.0)
+    return levels
