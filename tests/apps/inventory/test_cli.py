@@ -1,0 +1,68 @@
+"""The inventory commands end to end on tiny budgets: train, resume, eval, optimal, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core import cli
+
+TINY = [
+    "--train-samples", "256", "--dev-samples", "256", "--test-samples", "256",
+    "--test-periods", "200", "--test-warmup", "100", "--batch-size", "64",
+    "--eval-every", "5", "--no-progress",
+]  # fmt: skip
+
+
+def _json(capsys: pytest.CaptureFixture) -> dict:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_train_eval_and_resume(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    argv = ["inventory", "train", "--setting", "one_store_lost", "--lead-time", "2"]
+    argv += ["--penalty", "4", "--max-steps", "10", "--out", str(run), "--json", *TINY]
+    assert cli.main(argv) == 0
+    trained = _json(capsys)["summary"]
+    assert trained["steps"] == 10
+    assert trained["optimal_cost"] == pytest.approx(4.40, abs=0.005)
+    assert trained["test_cost"] > trained["optimal_cost"] * 0.97
+    for name in ("config.json", "checkpoint.pt", "best.pt", "metrics.csv", "learning_curves.png"):
+        assert (run / name).exists(), name
+
+    assert (
+        cli.main([*argv[: -len(TINY) - 1], "--max-steps", "15", "--resume", "--json", *TINY]) == 0
+    )
+    assert _json(capsys)["summary"]["steps"] == 15
+
+    assert (
+        cli.main(["inventory", "eval", "--run", str(run), "--test-periods", "200", "--json"]) == 0
+    )
+    evaluated = _json(capsys)["summary"]
+    assert {"test_cost", "optimal_cost", "gap_pct"} <= set(evaluated)
+
+
+def test_optimal_command(capsys) -> None:
+    argv = ["inventory", "optimal", "--setting", "one_store_lost", "--lead-time", "2"]
+    assert cli.main([*argv, "--penalty", "19", "--json"]) == 0
+    assert _json(capsys)["summary"]["optimal_cost"] == pytest.approx(7.66, abs=0.005)
+    assert cli.main(["inventory", "optimal", "--setting", "one_warehouse_lost"]) == 2
+    assert "no exact optimum" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["inventory", "train", "--lead-time", "-1"], "lead time must be >= 1"),
+        (["inventory", "train", "--penalty", "0"], "penalty must be > 0"),
+        (["inventory", "train", "--train-warmup", "60"], "train_warmup must be in"),
+        (["inventory", "eval", "--run", "/no/such/run"], "not an inventory run folder"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, argv: list[str], message: str) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert message in err[0]
