@@ -54,6 +54,8 @@ class TrainerConfig:
 
     max_steps: int = 1000
     """Training steps to run in total (optimiser updates, or PPO iterations)."""
+    max_time_s: float | None = None
+    """Stop after this much wall time in seconds (None: no limit); for equal-budget comparisons."""
     eval_every: int = 50
     """Evaluate on the dev set every this many steps (and after the last step)."""
     patience: int | None = None
@@ -81,6 +83,8 @@ class TrainerConfig:
         for name in ("max_steps", "eval_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_time_s is not None and not self.max_time_s > 0:
+            raise ConfigError(f"max_time_s must be > 0 or None, got {self.max_time_s}")
         if self.patience is not None and self.patience < 1:
             raise ConfigError(f"patience must be >= 1 or None, got {self.patience}")
         if self.mode not in ("min", "max"):
@@ -135,7 +139,7 @@ class TrainResult:
 
     steps: int
     """Steps completed in total, including those before a resume."""
-    stop_reason: Literal["max_steps", "early_stopping", "interrupted"]
+    stop_reason: Literal["max_steps", "early_stopping", "time_limit", "interrupted"]
     best_value: float | None
     """Best dev metric seen (None without evaluation)."""
     best_step: int | None
@@ -282,7 +286,9 @@ class Trainer:
         self.logger = MetricLogger(
             cfg.out, cfg.tensorboard, resume_step=self.step if cfg.resume else None
         )
-        stop_reason: Literal["max_steps", "early_stopping", "interrupted"] = "max_steps"
+        stop_reason: Literal["max_steps", "early_stopping", "time_limit", "interrupted"] = (
+            "max_steps"
+        )
         metrics: dict[str, float] = {}
         bar = tqdm(
             total=cfg.max_steps,
@@ -314,6 +320,14 @@ class Trainer:
                         self.save()
                     if interrupt.raised:
                         stop_reason = "interrupted"
+                        break
+                    if (
+                        cfg.max_time_s is not None
+                        and time.perf_counter() - start_time > cfg.max_time_s
+                    ):
+                        stop_reason = "time_limit"
+                        if self.evaluate_fn is not None and not due_eval:
+                            self.logger.log(self.step, self._evaluate(), "dev")
                         break
                 if self.early_stopping.should_stop:
                     stop_reason = "early_stopping"

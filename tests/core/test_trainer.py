@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -194,3 +195,19 @@ def test_missing_dev_metric_is_a_config_error() -> None:
 def test_invalid_trainer_config(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         TrainerConfig(**kwargs)
+
+
+def test_time_limit_stops_with_a_final_evaluation(tmp_path: Path) -> None:
+    run = Regression()
+    slow_step = run.step
+
+    def step(step: int) -> dict[str, float]:
+        time.sleep(0.02)
+        return slow_step(step)
+
+    run.step = step
+    result = run.trainer(_config(tmp_path, 1_000, eval_every=1_000, max_time_s=0.2)).fit()
+    assert result.stop_reason == "time_limit"
+    assert 3 <= result.steps < 30
+    dev_steps = pd.read_csv(tmp_path / "metrics.csv").query("split == 'dev'")["step"].tolist()
+    assert dev_steps == [0, result.steps]
