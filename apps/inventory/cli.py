@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from apps.inventory.bench import BenchConfig, bench
 from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, load_run
 from apps.inventory.settings import SettingConfig, build_setting
 from core.cli import App, Command, CommandOutput
@@ -156,6 +157,13 @@ APP = App(
             "exact optimum of a setting (DP / closed form)",
             OptimalConfig,
             optimum,
+            json_output=True,
+        ),
+        Command(
+            "bench",
+            "regenerate a benchmark table (benchmarks/results/inventory_*)",
+            BenchConfig,
+            bench,
             json_output=True,
         ),
     ],

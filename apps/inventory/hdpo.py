@@ -133,7 +133,7 @@ def evaluate_cost(
     periods: int,
     warmup: int,
     seed: int,
-    chunk: int = 4_096,
+    chunk: int = 16_384,
     progress: bool = False,
 ) -> dict[str, float]:
     """Mean cost per period (after ``warmup``) over ``samples`` fresh scenarios, simulated in

@@ -1,0 +1,142 @@
+"""``pgsuite inventory bench``: the app's benchmark tables (``benchmarks/results/inventory_*``).
+
+Suites:
+
+- ``zipkin``: the 16 lost-sales instances of Zipkin (2008) (Poisson(5), h=1, L in 1..4, p in
+  {4, 9, 19, 39}): HDPO (vanilla policy, wall-clock budget per instance) test cost against the
+  dynamic-programming optimum and the best base-stock and capped base-stock policies (exact costs).
+- ``speed``: simulator throughput, forward + backward, in sample-periods per second.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import torch
+
+from apps.inventory import optimal
+from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, make_policy
+from apps.inventory.settings import SettingConfig, build_setting
+from apps.inventory.sim import InventorySimulator
+from core.bench import run_grid, summarize, write_results
+from core.cli import CommandOutput
+from core.estimators import mean_cost
+from core.trainer import TrainerConfig
+
+
+@dataclass
+class BenchConfig:
+    """pgsuite inventory bench: regenerate a benchmark table."""
+
+    suite: Literal["zipkin", "speed"] = "zipkin"
+    """Which benchmark: zipkin (16 lost-sales instances vs DP) or speed (simulator throughput)."""
+    lead_times: tuple[int, ...] = (1, 2, 3, 4)
+    """Lead times of the Zipkin instances to run."""
+    penalties: tuple[float, ...] = (4.0, 9.0, 19.0, 39.0)
+    """Penalty costs of the Zipkin instances to run."""
+    seeds: tuple[int, ...] = (0,)
+    """Training seeds per instance."""
+    time_limit_s: float = 120.0
+    """Wall-clock training budget per instance and seed, in seconds."""
+    hdpo: HDPOConfig = field(default_factory=lambda: HDPOConfig(learning_rate=1e-2))
+    results_dir: Path = Path("benchmarks/results")
+    """Folder for the CSV / Markdown / PNG results."""
+
+
+def _zipkin_method(config: BenchConfig):
+    def method(instance: tuple[int, float], seed: int) -> dict[str, float]:
+        lead, penalty = instance
+        setting = SettingConfig(setting="one_store_lost", lead_time=lead, penalty=penalty)
+        hdpo = HDPOConfig(**{**config.hdpo.__dict__, "seed": seed, "quick": False})
+        trainer = TrainerConfig(
+            max_steps=100_000,
+            max_time_s=config.time_limit_s,
+            eval_every=50,
+            metric="cost",
+            progress=False,
+        )
+        run = HDPORun(TrainConfig(setting, hdpo, trainer))
+        fitted = run.fit()
+        tested = run.test(progress=False)
+        best = optimal.lost_sales_optimum(5.0, lead, 1.0, penalty)
+        _, base_stock = optimal.best_base_stock_lost_sales(5.0, lead, 1.0, penalty)
+        _, _, capped = optimal.best_capped_base_stock_lost_sales(5.0, lead, 1.0, penalty)
+        return {
+            "hdpo_cost": tested["cost"],
+            "hdpo_cost_se": tested["cost_se"],
+            "optimal_cost": best.cost,
+            "gap_pct": 100 * (tested["cost"] / best.cost - 1),
+            "base_stock_cost": base_stock,
+            "capped_base_stock_cost": capped,
+            "train_steps": fitted["steps"],
+            "train_time_s": fitted["train_time_s"],
+        }
+
+    return method
+
+
+def zipkin(config: BenchConfig) -> CommandOutput:
+    instances = {f"L={L} p={p:g}": (L, p) for L in config.lead_times for p in config.penalties}
+    rows = run_grid({"HDPO vanilla": _zipkin_method(config)}, instances, config.seeds)
+    metrics = [
+        "hdpo_cost", "optimal_cost", "gap_pct", "base_stock_cost", "capped_base_stock_cost",
+        "train_time_s",
+    ]  # fmt: skip
+    write_results(
+        rows,
+        "inventory_zipkin",
+        metrics,
+        config.results_dir,
+        title="Zipkin lost-sales instances: HDPO vs DP optimum",
+    )
+    table = summarize(rows, metrics, by=("instance",))
+    table = table[["instance", *[f"{m}_mean" for m in metrics]]]
+    table.columns = ["instance", *metrics]
+    summary = {
+        "mean_gap_pct": float(rows["gap_pct"].mean()),
+        "max_gap_pct": float(rows["gap_pct"].max()),
+        "max_train_time_s": float(rows["train_time_s"].max()),
+    }
+    return CommandOutput([("Zipkin instances (mean over seeds)", table)], summary)
+
+
+def speed(config: BenchConfig) -> CommandOutput:
+    """Forward + backward sample-periods per second of a training step."""
+    cases = {
+        "one store, L=4, B=8192": SettingConfig(setting="one_store_lost", lead_time=4),
+        "one warehouse, 10 stores, B=8192": SettingConfig(setting="one_warehouse_lost", stores=10),
+    }
+    rows = []
+    for name, setting_config in cases.items():
+        setting = build_setting(setting_config)
+        policy = make_policy(setting, HDPOConfig(hidden=(32, 32, 32)))
+        simulator = InventorySimulator(setting.network)
+        scenarios = setting.scenarios("train", 8_192, 50, seed=0)
+        timings = []
+        for _ in range(4):
+            start = time.perf_counter()
+            loss = mean_cost(simulator.run(policy, scenarios), 30)
+            loss.backward()
+            timings.append(time.perf_counter() - start)
+        best = min(timings[1:])
+        rows.append({"case": name, "sample_periods_per_s": 8_192 * 50 / best, "step_time_s": best})
+    table = pd.DataFrame(rows)
+    config.results_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(config.results_dir / "inventory_speed.csv", index=False)
+    (config.results_dir / "inventory_speed.md").write_text(
+        f"# Simulator speed (forward + backward, {torch.get_num_threads()} torch thread(s))\n\n"
+        + table.to_markdown(index=False, floatfmt=".4g")
+        + "\n"
+    )
+    return CommandOutput(
+        [("simulator speed", table)], {r["case"]: r["sample_periods_per_s"] for r in rows}
+    )
+
+
+def bench(config: BenchConfig) -> CommandOutput:
+    """Run the benchmark suite named by ``config.suite``."""
+    return {"zipkin": zipkin, "speed": speed}[config.suite](config)
