@@ -280,7 +280,7 @@ def _capped_base_stock_cost(
 ) -> float:
     """Cost of ``a = min((S - x - sum q)^+, cap)`` on the chain bounded by ``S``, which holds its
     recurrent states; ``cap=None`` is the standard base-stock policy."""
-    if level < 0:
+    if level < 0 or (cap is not None and cap < 0):
         return math.inf
     return lost_sales_policy_cost(
         lambda s: np.clip(level - s.sum(axis=1), 0, cap),
@@ -292,12 +292,22 @@ def _capped_base_stock_cost(
     )
 
 
-def _descend(cost: Callable[[int], float], start: int) -> int:
-    """Integer local minimum of ``cost`` by unit steps from ``start`` (global if convex)."""
-    step = -1 if cost(start - 1) < cost(start) else 1
-    while cost(start + step) < cost(start):
+def _descend(cost: Callable[[int], float], start: int, rel_tol: float = 1e-6) -> int:
+    """Integer local minimum of ``cost`` by unit steps from ``start`` (global if convex); a step
+    is taken only if it lowers the cost by more than ``rel_tol`` (flat tails end the walk)."""
+
+    def better(a: int, b: int) -> bool:
+        return cost(a) < cost(b) * (1 - rel_tol)
+
+    step = -1 if better(start - 1, start) else 1
+    while better(start + step, start):
         start += step
     return start
+
+
+def _backlog_level(demand_mean: float, lead_time: int, holding: float, penalty: float) -> int:
+    """``F^{-1}_{L+1}(p / (p + h))``: the optimal base-stock level were sales backlogged."""
+    return int(poisson.ppf(penalty / (penalty + holding), (lead_time + 1) * demand_mean))
 
 
 def best_base_stock_lost_sales(
@@ -306,14 +316,13 @@ def best_base_stock_lost_sales(
     """Best standard base-stock policy ``a = (S - x - sum q)^+`` for lost sales: ``(S, cost)``.
 
     Exact costs (:func:`lost_sales_policy_cost`); the cost is convex in ``S`` (Janakiraman and
-    Roundy 2004), so a descent from the backlog level ``F^{-1}_{L+1}(p / (p + h))`` finds ``S*``.
+    Roundy 2004), so a descent from the backlog level finds ``S*``.
     """
     _check_lost_sales(demand_mean, lead_time, holding, penalty)
     cost = cache(
         lambda s: _capped_base_stock_cost(demand_mean, lead_time, holding, penalty, s, None)
     )
-    start = int(poisson.ppf(penalty / (penalty + holding), (lead_time + 1) * demand_mean))
-    level = _descend(cost, start)
+    level = _descend(cost, _backlog_level(demand_mean, lead_time, holding, penalty))
     return level, cost(level)
 
 
@@ -322,21 +331,17 @@ def best_capped_base_stock_lost_sales(
 ) -> tuple[int, int, float]:
     """Best capped base-stock policy ``a = min((S - x - sum q)^+, r)`` (Xin 2021): ``(S, r, cost)``.
 
-    Exact costs; search over integers: for caps ``r = 1, 2, ...`` a descent in ``S`` (from the
-    previous cap's best), stopping once the best cost for ``r`` no longer improves.
+    Exact costs; integer local search: for a cap ``r``, a descent in ``S`` from the backlog level;
+    over ``r``, a descent from ``ceil(demand_mean)`` (smaller caps cannot keep up with demand).
     """
     _check_lost_sales(demand_mean, lead_time, holding, penalty)
     cost = cache(
         lambda s, r: _capped_base_stock_cost(demand_mean, lead_time, holding, penalty, s, r)
     )
-    level = int(poisson.ppf(penalty / (penalty + holding), (lead_time + 1) * demand_mean))
-    best = (level, 0, math.inf)
-    for cap in range(1, level + 1):
-        level = _descend(lambda s, r=cap: cost(s, r), level)
-        if cost(level, cap) >= best[2]:
-            break
-        best = (level, cap, cost(level, cap))
-    return best
+    start = _backlog_level(demand_mean, lead_time, holding, penalty)
+    best_level = cache(lambda r: _descend(lambda s: cost(s, r), start))
+    cap = _descend(lambda r: cost(best_level(r), r), max(1, math.ceil(demand_mean)))
+    return best_level(cap), cap, cost(best_level(cap), cap)
 
 
 def _check_normal(mean: float, std: float, penalty: float) -> None:
@@ -411,7 +416,7 @@ def serial_echelon_optimum(
     lead_times: Sequence[int],
     holding: Sequence[float],
     penalty: float,
-    grid: int = 32,
+    grid: int = 128,
 ) -> SerialSolution:
     """Clark-Scarf optimum of a serial line with backlog and i.i.d. Normal(mean, std) demand.
 
@@ -471,7 +476,7 @@ def serial_echelon_optimum(
     levels = []
     for k in range(len(lead_times)):
         index, minimum = _argmin(values)
-        levels.append((ranges[k][0] + index) * step)
+        levels.append(float((ranges[k][0] + index) * step))
         if k + 1 == len(lead_times):
             break
         x = np.arange(ranges[k][0], ranges[k][1] + 1) * step
