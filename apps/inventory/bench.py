@@ -5,12 +5,17 @@ Suites:
 - ``zipkin``: the 16 lost-sales instances of Zipkin (2008) (Poisson(5), h=1, L in 1..4, p in
   {4, 9, 19, 39}): HDPO (vanilla policy, wall-clock budget per instance) test cost against the
   dynamic-programming optimum and the best base-stock and capped base-stock policies (exact costs).
+- ``backlog``: one store with backlogged Normal(5, 1.6) demand: HDPO against the optimal
+  base-stock policy (closed form).
+- ``serial``: four stages in series: HDPO with the vanilla network and with a trained echelon
+  base-stock policy against the Clark-Scarf optimum.
 - ``speed``: simulator throughput, forward + backward, in sample-periods per second.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -19,6 +24,7 @@ import pandas as pd
 import torch
 
 from apps.inventory import optimal
+from apps.inventory.exact import known_optimum
 from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, make_policy
 from apps.inventory.settings import SettingConfig, build_setting
 from apps.inventory.sim import InventorySimulator
@@ -32,26 +38,30 @@ from core.trainer import TrainerConfig
 class BenchConfig:
     """pgsuite inventory bench: regenerate a benchmark table."""
 
-    suite: Literal["zipkin", "speed"] = "zipkin"
-    """Which benchmark: zipkin (16 lost-sales instances vs DP) or speed (simulator throughput)."""
+    suite: Literal["zipkin", "backlog", "serial", "speed"] = "zipkin"
+    """zipkin (16 lost-sales instances vs DP), backlog (one store vs optimal base-stock), serial
+    (4 stages vs Clark-Scarf) or speed (simulator throughput)."""
     lead_times: tuple[int, ...] = (1, 2, 3, 4)
-    """Lead times of the Zipkin instances to run."""
+    """Store lead times of the zipkin / backlog instances (the backlog grid: 1 4 7 10 15 20)."""
     penalties: tuple[float, ...] = (4.0, 9.0, 19.0, 39.0)
-    """Penalty costs of the Zipkin instances to run."""
+    """Store penalty costs of the zipkin / backlog instances."""
     seeds: tuple[int, ...] = (0,)
     """Training seeds per instance."""
     time_limit_s: float = 120.0
     """Wall-clock training budget per instance and seed, in seconds."""
-    hdpo: HDPOConfig = field(default_factory=lambda: HDPOConfig(learning_rate=1e-2))
+    hdpo: HDPOConfig = field(default_factory=HDPOConfig)
     results_dir: Path = Path("benchmarks/results")
     """Folder for the CSV / Markdown / PNG results."""
 
 
-def _zipkin_method(config: BenchConfig):
-    def method(instance: tuple[int, float], seed: int) -> dict[str, float]:
-        lead, penalty = instance
-        setting = SettingConfig(setting="one_store_lost", lead_time=lead, penalty=penalty)
-        hdpo = HDPOConfig(**{**config.hdpo.__dict__, "seed": seed, "quick": False})
+def _hdpo_method(
+    config: BenchConfig, policy: str, extra: Callable[[SettingConfig], dict] | None = None
+):
+    """``method(setting_config, seed)``: train ``policy`` by HDPO within the time budget, report its
+    test cost against the setting's exact optimum (plus ``extra(setting)`` figures)."""
+
+    def method(setting: SettingConfig, seed: int) -> dict[str, float]:
+        hdpo = HDPOConfig(**{**config.hdpo.__dict__, "policy": policy, "seed": seed})
         trainer = TrainerConfig(
             max_steps=100_000,
             max_time_s=config.time_limit_s,
@@ -62,46 +72,106 @@ def _zipkin_method(config: BenchConfig):
         run = HDPORun(TrainConfig(setting, hdpo, trainer))
         fitted = run.fit()
         tested = run.test(progress=False)
-        best = optimal.lost_sales_optimum(5.0, lead, 1.0, penalty)
-        _, base_stock = optimal.best_base_stock_lost_sales(5.0, lead, 1.0, penalty)
-        _, _, capped = optimal.best_capped_base_stock_lost_sales(5.0, lead, 1.0, penalty)
-        return {
+        best = known_optimum(setting)["optimal_cost"]
+        row = {
             "hdpo_cost": tested["cost"],
             "hdpo_cost_se": tested["cost_se"],
-            "optimal_cost": best.cost,
-            "gap_pct": 100 * (tested["cost"] / best.cost - 1),
-            "base_stock_cost": base_stock,
-            "capped_base_stock_cost": capped,
+            "optimal_cost": best,
+            "gap_pct": 100 * (tested["cost"] / best - 1),
             "train_steps": fitted["steps"],
             "train_time_s": fitted["train_time_s"],
         }
+        return row | (extra(setting) if extra is not None else {})
 
     return method
 
 
-def zipkin(config: BenchConfig) -> CommandOutput:
-    instances = {f"L={L} p={p:g}": (L, p) for L in config.lead_times for p in config.penalties}
-    rows = run_grid({"HDPO vanilla": _zipkin_method(config)}, instances, config.seeds)
-    metrics = [
-        "hdpo_cost", "optimal_cost", "gap_pct", "base_stock_cost", "capped_base_stock_cost",
-        "train_time_s",
-    ]  # fmt: skip
-    write_results(
-        rows,
-        "inventory_zipkin",
-        metrics,
-        config.results_dir,
-        title="Zipkin lost-sales instances: HDPO vs DP optimum",
+def _lost_sales_heuristics(setting: SettingConfig) -> dict[str, float]:
+    lead, penalty = setting.lead_time, setting.penalty
+    _, base_stock = optimal.best_base_stock_lost_sales(
+        setting.demand_mean, lead, setting.holding, penalty
     )
-    table = summarize(rows, metrics, by=("instance",))
-    table = table[["instance", *[f"{m}_mean" for m in metrics]]]
-    table.columns = ["instance", *metrics]
+    _, _, capped = optimal.best_capped_base_stock_lost_sales(
+        setting.demand_mean, lead, setting.holding, penalty
+    )
+    return {"base_stock_cost": base_stock, "capped_base_stock_cost": capped}
+
+
+def _report(
+    config: BenchConfig,
+    methods: dict,
+    instances: dict[str, SettingConfig],
+    name: str,
+    title: str,
+    metrics: list[str],
+) -> CommandOutput:
+    rows = run_grid(methods, instances, config.seeds)
+    write_results(rows, name, metrics, config.results_dir, title=title)
+    table = summarize(rows, metrics, by=("method", "instance"))
+    table = table[["method", "instance", *[f"{m}_mean" for m in metrics]]]
+    table.columns = ["method", "instance", *metrics]
     summary = {
         "mean_gap_pct": float(rows["gap_pct"].mean()),
         "max_gap_pct": float(rows["gap_pct"].max()),
         "max_train_time_s": float(rows["train_time_s"].max()),
     }
-    return CommandOutput([("Zipkin instances (mean over seeds)", table)], summary)
+    return CommandOutput([(title + " (mean over seeds)", table)], summary)
+
+
+def zipkin(config: BenchConfig) -> CommandOutput:
+    instances = {
+        f"L={L} p={p:g}": SettingConfig(setting="one_store_lost", lead_time=L, penalty=p)
+        for L in config.lead_times
+        for p in config.penalties
+    }
+    methods = {"HDPO vanilla": _hdpo_method(config, "vanilla", _lost_sales_heuristics)}
+    metrics = [
+        "hdpo_cost", "optimal_cost", "gap_pct", "base_stock_cost", "capped_base_stock_cost",
+        "train_time_s",
+    ]  # fmt: skip
+    return _report(
+        config,
+        methods,
+        instances,
+        "inventory_zipkin",
+        "Zipkin lost-sales instances: HDPO vs DP optimum",
+        metrics,
+    )
+
+
+def backlog(config: BenchConfig) -> CommandOutput:
+    instances = {
+        f"L={L} p={p:g}": SettingConfig(setting="one_store_backlog", lead_time=L, penalty=p)
+        for L in config.lead_times
+        for p in config.penalties
+    }
+    methods = {"HDPO vanilla": _hdpo_method(config, "vanilla")}
+    metrics = ["hdpo_cost", "optimal_cost", "gap_pct", "train_time_s"]
+    return _report(
+        config,
+        methods,
+        instances,
+        "inventory_backlog",
+        "One store with backlog: HDPO vs optimal base-stock",
+        metrics,
+    )
+
+
+def serial(config: BenchConfig) -> CommandOutput:
+    instances = {"4 stages": SettingConfig(setting="serial")}
+    methods = {
+        "HDPO vanilla": _hdpo_method(config, "vanilla"),
+        "HDPO echelon base-stock": _hdpo_method(config, "echelon_base_stock"),
+    }
+    metrics = ["hdpo_cost", "optimal_cost", "gap_pct", "train_time_s"]
+    return _report(
+        config,
+        methods,
+        instances,
+        "inventory_serial",
+        "Serial system (4 stages): HDPO vs Clark-Scarf optimum",
+        metrics,
+    )
 
 
 def speed(config: BenchConfig) -> CommandOutput:
@@ -139,4 +209,5 @@ def speed(config: BenchConfig) -> CommandOutput:
 
 def bench(config: BenchConfig) -> CommandOutput:
     """Run the benchmark suite named by ``config.suite``."""
-    return {"zipkin": zipkin, "speed": speed}[config.suite](config)
+    suites = {"zipkin": zipkin, "backlog": backlog, "serial": serial, "speed": speed}
+    return suites[config.suite](config)

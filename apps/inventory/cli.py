@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from apps.inventory.bench import BenchConfig, bench
+from apps.inventory.exact import known_optimum
 from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, load_run
-from apps.inventory.settings import SettingConfig, build_setting
+from apps.inventory.settings import SettingConfig
 from core.cli import App, Command, CommandOutput
 from core.demo import DemoConfig
 from core.errors import ConfigError
@@ -57,43 +58,6 @@ def evaluate(config: EvalConfig) -> CommandOutput:
     if "optimal_cost" in summary:
         summary["gap_pct"] = 100 * (summary["test_cost"] / summary["optimal_cost"] - 1)
     return CommandOutput([(f"test cost of {config.run}", pd.DataFrame([summary]))], summary)
-
-
-def known_optimum(setting_config: SettingConfig) -> dict[str, float]:
-    """The exact optimal average cost of a setting, where the field knows it (else empty)."""
-    from apps.inventory import optimal
-
-    setting = build_setting(setting_config)
-    net = setting.network
-    if setting_config.demand_csv is not None:
-        return {}
-    store = int(net.stores[0])
-    lead, holding, penalty = (
-        int(net.lead_time[store]),
-        float(net.holding[store]),
-        float(net.penalty[store]),
-    )
-    mean = float(setting.demand_mean[0])
-    if setting_config.setting == "one_store_lost":
-        if lead > 4:
-            return {}
-        solution = optimal.lost_sales_optimum(mean, lead, holding, penalty)
-        return {"optimal_cost": solution.cost}
-    if setting_config.setting == "one_store_backlog":
-        level, cost = optimal.backlog_base_stock_optimum(
-            mean, float(setting.demand_std[0]), lead, holding, penalty
-        )
-        return {"optimal_cost": cost, "optimal_level": level}
-    if setting_config.setting == "serial":
-        solution = optimal.serial_echelon_optimum(
-            mean,
-            float(setting.demand_std[0]),
-            net.lead_time.tolist(),
-            net.holding.tolist(),
-            penalty,
-        )
-        return {"optimal_cost": solution.cost}
-    return {}
 
 
 @dataclass

@@ -64,7 +64,7 @@ class HDPOConfig:
     """Leading test periods left out of the test cost."""
     batch_size: int = 1_024
     """Scenarios per gradient step."""
-    learning_rate: float = 3e-3
+    learning_rate: float = 1e-2
     """Adam learning rate."""
     max_grad_norm: float | None = None
     """Gradient-norm clipping threshold (none: no clipping)."""

@@ -44,8 +44,9 @@ _MAX_TRANSITIONS = 200_000_000  # nonzeros of the (state, order) -> next-state m
 def _check_lost_sales(demand_mean: float, lead_time: int, holding: float, penalty: float) -> None:
     if demand_mean <= 0:
         raise ConfigError(f"demand_mean must be > 0, got {demand_mean}")
-    if not 1 <= lead_time <= 6:
-        raise ConfigError(f"lead_time must be an integer in 1..6, got {lead_time}")
+    _check_lead_time(lead_time)
+    if lead_time > 6:
+        raise ConfigError(f"lost-sales lead_time must be <= 6, got {lead_time}")
     if holding < 0:
         raise ConfigError(f"holding cost must be >= 0, got {holding}")
     if penalty <= 0:
@@ -79,13 +80,12 @@ class _LostSalesChain:
     def __init__(
         self, demand_mean: float, lead_time: int, holding: float, penalty: float, bound: int
     ) -> None:
-        self.bound = bound
         self.states = _simplex(lead_time, bound)
         self.radix = (bound + 1) ** np.arange(lead_time)
         self.keys = self.states @ self.radix
         self.position = self.states.sum(axis=1)
         x = np.arange(bound + 1)
-        # E(D - x)^+ = mu P(D >= x - 1) - x P(D >= x) for Poisson D; E(x - D)^+ = x - mu + E(D - x)^+
+        # Poisson D: E(D - x)^+ = mu P(D >= x - 1) - x P(D >= x), E(x - D)^+ = x - mu + E(D - x)^+
         shortage = demand_mean * poisson.sf(x - 2, demand_mean) - x * poisson.sf(x - 1, demand_mean)
         per_on_hand = holding * (x - demand_mean + shortage) + penalty * shortage
         self.cost = per_on_hand[self.states[:, 0]]
@@ -121,7 +121,7 @@ def _relative_value_iteration(
 
     Returns ``(V, (min(TV - V), max(TV - V)), iterations)``; the average cost lies in the bounds.
     """
-    value = np.zeros_like(cost)
+    value, bounds = np.zeros_like(cost), (-math.inf, math.inf)
     for iteration in range(1, max_iterations + 1):
         updated = cost + continuation(value)
         change = updated - value
@@ -135,7 +135,7 @@ def _relative_value_iteration(
     )
 
 
-@dataclass
+@dataclass(eq=False)
 class LostSalesSolution:
     """Optimal lost-sales policy: average cost per period and the order in every state.
 
@@ -163,8 +163,8 @@ class LostSalesSolution:
         states = np.asarray(states, dtype=np.int64)
         if states.shape[-1:] != self.states.shape[1:]:
             raise ConfigError(
-                f"a state has {self.states.shape[1]} entries (on-hand and {self.states.shape[1] - 1}"
-                f" pipeline orders), got shape {states.shape}"
+                f"states need {self.states.shape[1]} entries (on-hand, then the pipeline), "
+                f"got shape {states.shape}"
             )
         if (states < 0).any() or (states.sum(axis=-1) > self.max_position).any():
             raise ConfigError(
@@ -181,8 +181,8 @@ class LostSalesSolution:
 def _default_bound(demand_mean: float, lead_time: int, holding: float, penalty: float) -> int:
     """Quantile of ``(L+1)``-period demand with tail ``max(h / (h + p), 1e-4) / 100``.
 
-    The backlog base-stock level (tail ``h / (h + p)``; Morton's 1971 bound on the optimal
-    order-up-to position) lies well below it, so the bound does not bind.
+    It lies well above the backlog base-stock level (tail ``h / (h + p)``), which bounds the
+    optimal order-up-to position (Morton 1971; checked in the tests), so the bound does not bind.
     """
     tail = max(holding / (holding + penalty), 1e-4) / 100
     return int(poisson.isf(tail, (lead_time + 1) * demand_mean))
@@ -208,11 +208,14 @@ def lost_sales_optimum(
 ) -> LostSalesSolution:
     """Optimal average cost of the lost-sales system with Poisson(``demand_mean``) demand.
 
+    Timing as in the module docstring: state ``(x, q_1..q_{L-1})`` after the arrival, cost
+    ``c(x) = h E(x - D)^+ + p E(D - x)^+`` (closed form) on end-of-period stock and lost units.
     Relative value iteration ``V(s) <- c(x) + min_a E V(s'(s, a, D)) - (.)[0]`` over states with
     ``x + sum q <= U`` and orders with ``x + sum q + a <= U`` (``U = max_position``, default
-    :func:`_default_bound`), ``c(x) = h E(x - D)^+ + p E(D - x)^+`` in closed form. Stops when
-    ``span(TV - V) < tol``; ``min/max(TV - V)`` bound the optimal average cost and ``cost`` is their
-    midpoint. Raising ``U`` leaves the answer unchanged (checked in the tests).
+    :func:`_default_bound`). Stops when ``span(TV - V) < tol`` (cost per period);
+    ``min/max(TV - V)`` bound the optimal average cost and ``cost`` is their midpoint. Raising
+    ``U`` leaves the answer unchanged (checked in the tests). Size: ``C(U + L + 2, L + 2)``
+    transition entries (14 million, about 1.5 s, for ``L = 4``, ``p = 19``, mean 5).
     """
     _check_lost_sales(demand_mean, lead_time, holding, penalty)
     bound = (
@@ -354,8 +357,8 @@ def _check_normal(mean: float, std: float, penalty: float) -> None:
 
 
 def _check_lead_time(lead_time: int) -> None:
-    if lead_time < 1:
-        raise ConfigError(f"lead times must be integers >= 1, got {lead_time}")
+    if not isinstance(lead_time, int | np.integer) or lead_time < 1:
+        raise ConfigError(f"lead times must be integers >= 1, got {lead_time!r}")
 
 
 def backlog_base_stock_cost(
@@ -450,15 +453,15 @@ def serial_echelon_optimum(
     if grid < 2:
         raise ConfigError(f"grid must be >= 2 lattice points per std, got {grid}")
     step = std / grid
-    kernels, offsets = [], []  # n-period demand on lattice indices offset .. offset + len - 1
+    kernels, offsets = [], []  # L_k-period demand on lattice indices offset .. offset + len - 1
     for lead_time in lead_times:
-        low = math.floor((lead_time * mean - 8 * std * math.sqrt(lead_time)) / step)
-        high = math.ceil((lead_time * mean + 8 * std * math.sqrt(lead_time)) / step)
+        first = math.floor((lead_time * mean - 8 * std * math.sqrt(lead_time)) / step)
+        last = math.ceil((lead_time * mean + 8 * std * math.sqrt(lead_time)) / step)
         weights = norm.pdf(
-            np.arange(low, high + 1) * step, lead_time * mean, std * math.sqrt(lead_time)
+            np.arange(first, last + 1) * step, lead_time * mean, std * math.sqrt(lead_time)
         )
         kernels.append(weights / weights.sum())
-        offsets.append(low)
+        offsets.append(first)
     # lattice range of C_k: the top stage's around its echelon demand, widened downwards by kernels
     periods = sum(lead_times) + 1
     low = math.floor((periods * mean - 8 * std * math.sqrt(periods)) / step)

@@ -66,3 +66,26 @@ def test_bad_input_is_one_line_exit_2(capsys, argv: list[str], message: str) -> 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert message in err[0]
+
+
+@pytest.mark.parametrize("suite", ["zipkin", "backlog", "serial"])
+def test_bench_suites_write_their_tables(tmp_path: Path, capsys, suite: str) -> None:
+    argv = ["inventory", "bench", "--suite", suite, "--lead-times", "1", "--penalties", "4"]
+    argv += ["--time-limit-s", "1", "--quick", "--results-dir", str(tmp_path), "--json", *TINY[:-3]]
+    assert cli.main(argv) == 0
+    summary = _json(capsys)["summary"]
+    assert summary["mean_gap_pct"] > -5.0  # a policy cannot beat the optimum beyond noise
+    assert (tmp_path / f"inventory_{suite}.csv").exists()
+    assert (tmp_path / f"inventory_{suite}.md").exists()
+
+
+def test_speed_bench(tmp_path: Path, capsys) -> None:
+    assert (
+        cli.main(
+            ["inventory", "bench", "--suite", "speed", "--results-dir", str(tmp_path), "--json"]
+        )
+        == 0
+    )
+    speeds = _json(capsys)["summary"]
+    assert set(speeds) == {"one store, L=4, B=8192", "one warehouse, 10 stores, B=8192"}
+    assert (tmp_path / "inventory_speed.md").exists()

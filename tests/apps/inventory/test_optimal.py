@@ -4,11 +4,12 @@ forms, each against brute force or a Monte Carlo simulation with the shared timi
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 
 import numpy as np
 import pytest
+from scipy.stats import poisson
 
 from apps.inventory.optimal import (
     LostSalesSolution,
@@ -125,6 +126,16 @@ def test_raising_the_position_bound_changes_nothing() -> None:
     assert np.array_equal(larger.orders(solution.states), solution.actions)
 
 
+@pytest.mark.parametrize(("lead_time", "penalty"), [(1, 39.0), (2, 4.0), (3, 19.0), (4, 19.0)])
+def test_optimal_positions_stay_below_the_backlog_level(lead_time: int, penalty: float) -> None:
+    # Morton's bound: the optimal order-up-to position is at most the backlog base-stock level
+    solution = solve(5.0, lead_time, 1.0, penalty)
+    ordering = solution.actions > 0
+    highest = (solution.states.sum(axis=1) + solution.actions)[ordering].max()
+    backlog_level = poisson.ppf(penalty / (penalty + 1.0), 5.0 * (lead_time + 1))
+    assert highest <= backlog_level < solution.max_position
+
+
 def test_order_lookup() -> None:
     solution = solve(5.0, 2, 1.0, 19.0)
     i = len(solution.states) // 3
@@ -137,10 +148,20 @@ def test_order_lookup() -> None:
         solution.order(3, [1, 2])
 
 
-def test_dp_policy_re_evaluated_has_the_dp_cost() -> None:
-    solution = solve(5.0, 3, 1.0, 9.0)
-    cost = lost_sales_policy_cost(solution.orders, 5.0, 3, 1.0, 9.0, solution.max_position)
+@pytest.mark.parametrize(
+    ("mean", "lead_time", "holding", "penalty"),
+    [(5.0, 3, 1.0, 9.0), (2.5, 1, 1.0, 19.0), (8.0, 2, 0.5, 4.0)],
+)
+def test_dp_policy_re_evaluated_has_the_dp_cost(
+    mean: float, lead_time: int, holding: float, penalty: float
+) -> None:
+    solution = solve(mean, lead_time, holding, penalty)
+    cost = lost_sales_policy_cost(
+        solution.orders, mean, lead_time, holding, penalty, solution.max_position
+    )
     assert cost == pytest.approx(solution.cost, abs=1e-6)
+    _, _, capped = best_capped_base_stock_lost_sales(mean, lead_time, holding, penalty)
+    assert solution.cost <= capped
 
 
 def test_dp_cost_matches_a_simulation_of_its_policy() -> None:
@@ -149,7 +170,19 @@ def test_dp_cost_matches_a_simulation_of_its_policy() -> None:
     assert abs(mean - solution.cost) < 3 * standard_error
 
 
-@pytest.mark.parametrize(("lead_time", "penalty"), [(2, 9.0), (4, 4.0)])
+@pytest.mark.parametrize(
+    ("lead_time", "penalty"),
+    [
+        (2, 9.0),
+        (4, 4.0),
+        *[
+            pytest.param(lead, p, marks=pytest.mark.slow)
+            for lead in (1, 3, 4)
+            for p in (4.0, 9.0, 19.0, 39.0)
+            if (lead, p) != (4, 4.0)
+        ],
+    ],
+)
 def test_optimal_beats_capped_beats_base_stock(lead_time: int, penalty: float) -> None:
     optimum = solve(5.0, lead_time, 1.0, penalty).cost
     _, _, capped = best_capped_base_stock_lost_sales(5.0, lead_time, 1.0, penalty)
@@ -171,9 +204,9 @@ def test_heuristics_at_l4_p4() -> None:
 def test_backlog_closed_form_is_the_minimum_over_levels() -> None:
     level, cost = backlog_base_stock_optimum(5.0, 1.6, 4, 1.0, 9.0)
     assert level == pytest.approx(5 * 5.0 + 1.2815516 * math.sqrt(5) * 1.6, abs=1e-6)
-    grid = np.arange(20.0, 40.0, 0.001)
+    grid = np.arange(20.0, 40.0, 0.005)
     costs = [backlog_base_stock_cost(s, 5.0, 1.6, 4, 1.0, 9.0) for s in grid]
-    assert grid[np.argmin(costs)] == pytest.approx(level, abs=1e-3)
+    assert grid[np.argmin(costs)] == pytest.approx(level, abs=0.005)
     assert min(costs) == pytest.approx(cost, abs=1e-8)
     assert backlog_base_stock_cost(level, 5.0, 1.6, 4, 1.0, 9.0) == pytest.approx(cost)
 
@@ -204,7 +237,7 @@ def test_serial_single_stage_is_the_closed_form() -> None:
 def test_serial_matches_simulation(setting: dict) -> None:
     solution = serial_echelon_optimum(5.0, 2.0, **setting)
     mean, standard_error = simulate_serial(solution.levels, 5.0, 2.0, **setting)
-    assert abs(mean - solution.cost) < max(3 * standard_error, 0.01 * solution.cost)
+    assert abs(mean - solution.cost) < 3 * standard_error
     assert abs(mean - solution.cost) < 0.01 * solution.cost
 
 
@@ -226,6 +259,7 @@ def test_serial_default_setting() -> None:
         lambda: lost_sales_optimum(5.0, 2, -1.0, 4.0),
         lambda: lost_sales_optimum(0.0, 2, 1.0, 4.0),
         lambda: lost_sales_optimum(5.0, 2, 1.0, 4.0, max_iterations=2),
+        lambda: lost_sales_optimum(5.0, 2.5, 1.0, 4.0),
         lambda: lost_sales_optimum(50.0, 5, 1.0, 4.0),
         lambda: lost_sales_policy_cost(lambda s: s[:, 0] + 1, 5.0, 1, 1.0, 4.0, max_position=10),
         lambda: backlog_base_stock_optimum(5.0, 0.0, 2, 1.0, 4.0),
@@ -236,6 +270,6 @@ def test_serial_default_setting() -> None:
         lambda: serial_echelon_optimum(5.0, 2.0, [1], [1.0], -1.0),
     ],
 )
-def test_config_errors(call) -> None:
+def test_config_errors(call: Callable[[], object]) -> None:
     with pytest.raises(ConfigError):
         call()

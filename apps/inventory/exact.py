@@ -1,0 +1,48 @@
+"""The exact optimal average cost of a setting, where the field knows it.
+
+- ``one_store_lost``: dynamic programming (:func:`apps.inventory.optimal.lost_sales_optimum`), L <= 4;
+- ``one_store_backlog``: the optimal base-stock level in closed form;
+- ``serial``: echelon base-stock levels by the Clark-Scarf recursion.
+
+Other settings (and recorded demand) have no known optimum: the result is empty.
+"""
+
+from __future__ import annotations
+
+from apps.inventory import optimal
+from apps.inventory.settings import SettingConfig, build_setting
+
+
+def known_optimum(setting_config: SettingConfig) -> dict[str, float]:
+    """The exact optimal average cost of a setting, where the field knows it (else empty)."""
+    setting = build_setting(setting_config)
+    net = setting.network
+    if setting_config.demand_csv is not None:
+        return {}
+    store = int(net.stores[0])
+    lead, holding, penalty = (
+        int(net.lead_time[store]),
+        float(net.holding[store]),
+        float(net.penalty[store]),
+    )
+    mean = float(setting.demand_mean[0])
+    if setting_config.setting == "one_store_lost":
+        if lead > 4:
+            return {}
+        solution = optimal.lost_sales_optimum(mean, lead, holding, penalty)
+        return {"optimal_cost": solution.cost}
+    if setting_config.setting == "one_store_backlog":
+        level, cost = optimal.backlog_base_stock_optimum(
+            mean, float(setting.demand_std[0]), lead, holding, penalty
+        )
+        return {"optimal_cost": cost, "optimal_level": level}
+    if setting_config.setting == "serial":
+        solution = optimal.serial_echelon_optimum(
+            mean,
+            float(setting.demand_std[0]),
+            net.lead_time.tolist(),
+            net.holding.tolist(),
+            penalty,
+        )
+        return {"optimal_cost": solution.cost}
+    return {}
