@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from apps.inventory.policies import BaseStockPolicy, VanillaPolicy, newsvendor_levels
+from apps.inventory.policies import BaseStockPolicy, GNNPolicy, VanillaPolicy, newsvendor_levels
 from apps.inventory.settings import Setting, SettingConfig, build_setting
 from apps.inventory.sim import InventorySimulator, Policy
 from core.errors import ConfigError, DataError
@@ -33,7 +33,7 @@ from core.estimators import mean_cost, pathwise_step
 from core.seeding import GeneratorState, seed_everything
 from core.trainer import Trainer, TrainerConfig
 
-PolicyName = Literal["vanilla", "base_stock", "capped_base_stock", "echelon_base_stock"]
+PolicyName = Literal["vanilla", "gnn", "base_stock", "capped_base_stock", "echelon_base_stock"]
 
 
 @dataclass
@@ -41,9 +41,10 @@ class HDPOConfig:
     """Scenario sets, horizons and optimiser of an HDPO run."""
 
     policy: PolicyName = "vanilla"
-    """Policy to train: vanilla (MLP), base_stock, capped_base_stock or echelon_base_stock."""
+    """Policy to train: vanilla (MLP), gnn (graph network over the supply graph), base_stock,
+    capped_base_stock or echelon_base_stock."""
     hidden: tuple[int, ...] = (32, 32, 32)
-    """Hidden layer widths of the vanilla policy."""
+    """Hidden layer widths of the vanilla policy (gnn: embedding width = first, rounds = count)."""
     train_samples: int = 32_768
     """Training scenarios (each step draws a minibatch of them)."""
     dev_samples: int = 32_768
@@ -112,6 +113,10 @@ def make_policy(setting: Setting, config: HDPOConfig) -> nn.Module:
     net = setting.network
     if config.policy == "vanilla":
         return VanillaPolicy(net, setting.demand_mean, config.hidden)
+    if config.policy == "gnn":
+        return GNNPolicy(
+            net, setting.demand_mean, hidden=config.hidden[0], layers=len(config.hidden)
+        )
     levels = newsvendor_levels(net, setting.demand_mean, setting.demand_std, setting.integer_demand)
     if config.policy == "base_stock":
         return BaseStockPolicy(levels)

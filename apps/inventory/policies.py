@@ -13,7 +13,7 @@ from torch import nn
 
 from apps.inventory.network import Network
 from apps.inventory.sim import Observation
-from core.nn import MLP
+from core.nn import MLP, GraphEncoder
 
 
 def _location_scale(network: Network, demand_mean: torch.Tensor) -> torch.Tensor:
@@ -128,3 +128,75 @@ def newsvendor_levels(
     scale = _location_scale(network, demand_mean)
     levels[others] = scale[others] * (network.lead_time[others].float() + 1.0)
     return levels
+
+
+class GNNPolicy(nn.Module):
+    """A graph neural network over the supply graph: one order per location from its embedding.
+
+    Node features (per sample): on-hand stock and pipeline divided by the location's demand rate,
+    lead time / max lead time, log(1 + holding), log(1 + penalty), store flag. Messages flow both
+    ways along every supply edge; edge features are the direction and the edge's lead time. The
+    batch of ``B`` copies of the graph is one disjoint union built from a fixed edge index (cached
+    per batch size), so a forward pass is a few tensor ops whatever the number of locations.
+    Weights are shared by all locations, so the same policy runs on networks of any size.
+
+    Args:
+        network: the system.
+        demand_mean: ``[S]`` mean demand per store.
+        hidden: embedding width.
+        layers: message-passing rounds.
+        conv: ``"gin"`` (GINE with edge features) or ``"gat"`` (GATv2).
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        demand_mean: torch.Tensor,
+        hidden: int = 32,
+        layers: int = 2,
+        conv: str = "gin",
+    ) -> None:
+        super().__init__()
+        self.register_buffer("scale", _location_scale(network, demand_mean))
+        statics = torch.stack(
+            [network.holding.log1p(), network.penalty.log1p(), network.is_store.float()], dim=-1
+        )
+        self.register_buffer("statics", statics)
+        edges = network.edge_index
+        both_ways = torch.cat([edges, edges.flip(0)], dim=1)
+        self.register_buffer("edges", both_ways)
+        self.register_buffer("edge_child", torch.cat([edges[1], edges[1]]))
+        self.register_buffer(
+            "edge_direction", torch.cat([torch.zeros(edges.shape[1]), torch.ones(edges.shape[1])])
+        )
+        self.max_lead_time = network.max_lead_time
+        self.num_locations = network.num_locations
+        self.encoder = GraphEncoder(
+            3 + network.max_lead_time + 1 + 1, hidden, layers, conv, edge_dim=2
+        )
+        self.head = MLP(hidden, (hidden,), 1, activation="elu", output_std=0.1)
+        with torch.no_grad():  # softplus(0.5413) = 1: start by ordering one period's demand
+            self.head.net[-1].bias.fill_(0.5413)
+        self._batched_edges: dict[int, torch.Tensor] = {}
+
+    def _edge_index(self, batch: int) -> torch.Tensor:
+        if batch not in self._batched_edges:
+            offsets = torch.arange(batch, device=self.edges.device) * self.num_locations
+            self._batched_edges = {
+                batch: (self.edges.unsqueeze(0) + offsets[:, None, None])
+                .permute(1, 0, 2)
+                .reshape(2, -1)
+            }
+        return self._batched_edges[batch]
+
+    def forward(self, obs: Observation) -> torch.Tensor:
+        batch, n = obs.on_hand.shape
+        lead = obs.lead_time.float() / self.max_lead_time
+        stock = torch.cat([obs.on_hand.unsqueeze(-1), obs.pipeline], dim=-1) / self.scale[:, None]
+        x = torch.cat([stock, lead.unsqueeze(-1), self.statics.expand(batch, n, -1)], dim=-1)
+        edge_attr = torch.stack(
+            [self.edge_direction.expand(batch, -1), lead[:, self.edge_child]], dim=-1
+        ).reshape(-1, 2)
+        h = self.encoder(x.reshape(batch * n, -1), self._edge_index(batch), edge_attr)
+        raw = self.head(h).reshape(batch, n)
+        return nn.functional.softplus(raw) * self.scale

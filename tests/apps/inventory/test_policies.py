@@ -1,0 +1,110 @@
+"""Policies: heuristics at their exact optimal levels reproduce the exact costs in simulation; HDPO
+tunes a base-stock level to its closed-form optimum; the GNN is equivariant to relabelling stores."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from apps.inventory import optimal
+from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, evaluate_cost
+from apps.inventory.network import one_warehouse
+from apps.inventory.policies import BaseStockPolicy, GNNPolicy, VanillaPolicy
+from apps.inventory.settings import SettingConfig, build_setting
+from apps.inventory.sim import Observation
+from core.trainer import TrainerConfig
+
+
+def _long_run_cost(setting_config: SettingConfig, policy) -> dict[str, float]:
+    setting = build_setting(setting_config)
+    return evaluate_cost(setting, policy, "test", 4_096, 1_500, 300, seed=0)
+
+
+def test_optimal_backlog_base_stock_matches_closed_form() -> None:
+    level, cost = optimal.backlog_base_stock_optimum(5.0, 1.6, 4, 1.0, 9.0)
+    simulated = _long_run_cost(
+        SettingConfig(setting="one_store_backlog"), BaseStockPolicy(torch.tensor([level]))
+    )
+    assert abs(simulated["cost"] - cost) < 4 * simulated["cost_se"] + 0.002 * cost  # clipping at 0
+
+
+def test_dp_policy_and_capped_base_stock_match_exact_lost_sales_costs() -> None:
+    setting = SettingConfig(setting="one_store_lost", lead_time=2, penalty=9.0)
+    solution = optimal.lost_sales_optimum(5.0, 2, 1.0, 9.0)
+
+    def dp_policy(obs: Observation) -> torch.Tensor:
+        states = torch.cat([obs.on_hand, obs.pipeline[:, 0, :1]], dim=1).round().long().numpy()
+        return torch.as_tensor(solution.orders(states), dtype=torch.float32).unsqueeze(-1)
+
+    simulated = _long_run_cost(setting, dp_policy)
+    assert abs(simulated["cost"] - solution.cost) < 4 * simulated["cost_se"]
+    level, cap, capped_cost = optimal.best_capped_base_stock_lost_sales(5.0, 2, 1.0, 9.0)
+    policy = BaseStockPolicy(torch.tensor([float(level)]), cap=torch.tensor([float(cap)]))
+    simulated = _long_run_cost(setting, policy)
+    assert abs(simulated["cost"] - capped_cost) < 4 * simulated["cost_se"]
+
+
+def test_echelon_base_stock_at_clark_scarf_levels() -> None:
+    setting = build_setting(SettingConfig(setting="serial"))
+    net = setting.network
+    solution = optimal.serial_echelon_optimum(
+        5.0, 2.0, net.lead_time.tolist(), net.holding.tolist(), 9.0
+    )
+    policy = BaseStockPolicy(torch.tensor(solution.levels), network=net, echelon=True)
+    simulated = evaluate_cost(setting, policy, "test", 4_096, 1_500, 500, seed=0)
+    assert simulated["cost"] == pytest.approx(
+        solution.cost, rel=0.01
+    )  # demand is clipped at 0 here
+
+
+def test_hdpo_tunes_base_stock_level_to_the_optimum() -> None:
+    level, _ = optimal.backlog_base_stock_optimum(5.0, 1.6, 1, 1.0, 9.0)
+    config = TrainConfig(
+        SettingConfig(setting="one_store_backlog", lead_time=1),
+        HDPOConfig(policy="base_stock", train_samples=4_096, dev_samples=2_048, learning_rate=0.05),
+        TrainerConfig(max_steps=300, eval_every=50, metric="cost", progress=False),
+    )
+    run = HDPORun(config)
+    with torch.no_grad():  # the default start (critical fractile) is already optimal for backlog
+        run.policy.levels -= 2.0
+    run.fit()
+    assert abs(run.policy.levels.item() - level) < 0.1
+
+
+def test_gnn_is_equivariant_to_relabelling_stores() -> None:
+    lead, holding, penalty = [2, 3, 2], [1.0, 0.8, 1.2], [9.0, 7.0, 11.0]
+    mean = torch.tensor([4.0, 6.0, 3.0])
+    net = one_warehouse(lead, holding, penalty, 3, 0.3)
+    perm = [2, 0, 1]
+    permuted = one_warehouse(
+        [lead[i] for i in perm], [holding[i] for i in perm], [penalty[i] for i in perm], 3, 0.3
+    )
+    torch.manual_seed(0)
+    policy = GNNPolicy(net, mean)
+    policy_permuted = GNNPolicy(permuted, mean[perm])
+    weights = dict(policy.named_parameters())  # buffers describe each network: keep its own
+    policy_permuted.load_state_dict(
+        {k: v for k, v in policy.state_dict().items() if k in weights}, strict=False
+    )
+    obs = Observation(
+        torch.rand(5, 4) * 10, torch.rand(5, 4, 3) * 5, net.lead_time.expand(5, -1), 0
+    )
+    locations = [0] + [1 + i for i in perm]
+    obs_permuted = Observation(
+        obs.on_hand[:, locations], obs.pipeline[:, locations], permuted.lead_time.expand(5, -1), 0
+    )
+    torch.testing.assert_close(
+        policy(obs)[:, locations], policy_permuted(obs_permuted), rtol=1e-5, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("policy_name", ["vanilla", "gnn"])
+def test_network_policies_start_near_one_period_of_demand(policy_name: str) -> None:
+    setting = build_setting(SettingConfig(setting="one_warehouse_lost", stores=3))
+    net = setting.network
+    cls = VanillaPolicy if policy_name == "vanilla" else GNNPolicy
+    policy = cls(net, setting.demand_mean)
+    scenarios = setting.scenarios("train", 64, 1, 0)
+    orders = policy(Observation(scenarios.on_hand, scenarios.pipeline, scenarios.lead_time, 0))
+    ratio = orders.mean(0)[net.stores] / setting.demand_mean
+    assert ((ratio > 0.3) & (ratio < 3.0)).all()
