@@ -9,11 +9,14 @@ Suites:
   base-stock policy (closed form).
 - ``serial``: four stages in series: HDPO with the vanilla network and with a trained echelon
   base-stock policy against the Clark-Scarf optimum.
+- ``estimators``: HDPO against REINFORCE (with a baseline) and PPO from the core, each with the
+  same wall-clock budget, on Zipkin instances and one warehouse with ``stores`` stores.
 - ``speed``: simulator throughput, forward + backward, in sample-periods per second.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +28,8 @@ import torch
 
 from apps.inventory import optimal
 from apps.inventory.exact import known_optimum
-from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, make_policy
+from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, evaluate_cost, make_policy
+from apps.inventory.score_function import train_score_function
 from apps.inventory.settings import SettingConfig, build_setting
 from apps.inventory.sim import InventorySimulator
 from core.bench import run_grid, summarize, write_results
@@ -38,13 +42,16 @@ from core.trainer import TrainerConfig
 class BenchConfig:
     """pgsuite inventory bench: regenerate a benchmark table."""
 
-    suite: Literal["zipkin", "backlog", "serial", "speed"] = "zipkin"
+    suite: Literal["zipkin", "backlog", "serial", "estimators", "speed"] = "zipkin"
     """zipkin (16 lost-sales instances vs DP), backlog (one store vs optimal base-stock), serial
-    (4 stages vs Clark-Scarf) or speed (simulator throughput)."""
+    (4 stages vs Clark-Scarf), estimators (HDPO vs REINFORCE vs PPO at equal wall time) or speed
+    (simulator throughput)."""
     lead_times: tuple[int, ...] = (1, 2, 3, 4)
     """Store lead times of the zipkin / backlog instances (the backlog grid: 1 4 7 10 15 20)."""
     penalties: tuple[float, ...] = (4.0, 9.0, 19.0, 39.0)
     """Store penalty costs of the zipkin / backlog instances."""
+    stores: int = 5
+    """Stores of the one-warehouse instance (estimators suite)."""
     seeds: tuple[int, ...] = (0,)
     """Training seeds per instance."""
     time_limit_s: float = 120.0
@@ -72,10 +79,10 @@ def _hdpo_method(
         run = HDPORun(TrainConfig(setting, hdpo, trainer))
         fitted = run.fit()
         tested = run.test(progress=False)
-        best = known_optimum(setting)["optimal_cost"]
+        best = known_optimum(setting).get("optimal_cost", math.nan)
         row = {
-            "hdpo_cost": tested["cost"],
-            "hdpo_cost_se": tested["cost_se"],
+            "test_cost": tested["cost"],
+            "test_cost_se": tested["cost_se"],
             "optimal_cost": best,
             "gap_pct": 100 * (tested["cost"] / best - 1),
             "train_steps": fitted["steps"],
@@ -126,7 +133,7 @@ def zipkin(config: BenchConfig) -> CommandOutput:
     }
     methods = {"HDPO vanilla": _hdpo_method(config, "vanilla", _lost_sales_heuristics)}
     metrics = [
-        "hdpo_cost", "optimal_cost", "gap_pct", "base_stock_cost", "capped_base_stock_cost",
+        "test_cost", "optimal_cost", "gap_pct", "base_stock_cost", "capped_base_stock_cost",
         "train_time_s",
     ]  # fmt: skip
     return _report(
@@ -146,7 +153,7 @@ def backlog(config: BenchConfig) -> CommandOutput:
         for p in config.penalties
     }
     methods = {"HDPO vanilla": _hdpo_method(config, "vanilla")}
-    metrics = ["hdpo_cost", "optimal_cost", "gap_pct", "train_time_s"]
+    metrics = ["test_cost", "optimal_cost", "gap_pct", "train_time_s"]
     return _report(
         config,
         methods,
@@ -163,13 +170,75 @@ def serial(config: BenchConfig) -> CommandOutput:
         "HDPO vanilla": _hdpo_method(config, "vanilla"),
         "HDPO echelon base-stock": _hdpo_method(config, "echelon_base_stock"),
     }
-    metrics = ["hdpo_cost", "optimal_cost", "gap_pct", "train_time_s"]
+    metrics = ["test_cost", "optimal_cost", "gap_pct", "train_time_s"]
     return _report(
         config,
         methods,
         instances,
         "inventory_serial",
         "Serial system (4 stages): HDPO vs Clark-Scarf optimum",
+        metrics,
+    )
+
+
+def _score_function_method(config: BenchConfig, method: str):
+    """Like :func:`_hdpo_method` for REINFORCE / PPO (Beta policy, tested at its mean)."""
+
+    def run(setting: SettingConfig, seed: int) -> dict[str, float]:
+        built = build_setting(setting)
+        hdpo = HDPOConfig(**{**config.hdpo.__dict__, "seed": seed})
+        trainer = TrainerConfig(
+            max_steps=10**9,
+            max_time_s=config.time_limit_s,
+            eval_every=10,
+            metric="cost",
+            progress=False,
+        )
+        agent, result = train_score_function(method, built, hdpo, trainer)
+        tested = evaluate_cost(
+            built,
+            agent.mean_orders,
+            "test",
+            hdpo.test_samples,
+            hdpo.test_periods,
+            hdpo.test_warmup,
+            seed,
+        )
+        best = known_optimum(setting).get("optimal_cost", math.nan)
+        return {
+            "test_cost": tested["cost"],
+            "test_cost_se": tested["cost_se"],
+            "optimal_cost": best,
+            "gap_pct": 100 * (tested["cost"] / best - 1),
+            "train_steps": result.steps,
+            "train_time_s": result.wall_time_s,
+        }
+
+    return run
+
+
+def estimators(config: BenchConfig) -> CommandOutput:
+    """HDPO vs REINFORCE vs PPO at the same wall-clock budget."""
+    instances = {
+        f"lost L={L} p={p:g}": SettingConfig(setting="one_store_lost", lead_time=L, penalty=p)
+        for L in config.lead_times
+        for p in config.penalties
+    }
+    instances[f"warehouse + {config.stores} stores"] = SettingConfig(
+        setting="one_warehouse_lost", stores=config.stores
+    )
+    methods = {
+        "HDPO (pathwise)": _hdpo_method(config, "vanilla"),
+        "REINFORCE (baseline)": _score_function_method(config, "reinforce"),
+        "PPO": _score_function_method(config, "ppo"),
+    }
+    metrics = ["test_cost", "optimal_cost", "gap_pct", "train_steps", "train_time_s"]
+    return _report(
+        config,
+        methods,
+        instances,
+        "inventory_estimators",
+        "Pathwise (HDPO) vs score-function estimators at equal wall time",
         metrics,
     )
 
@@ -209,5 +278,8 @@ def speed(config: BenchConfig) -> CommandOutput:
 
 def bench(config: BenchConfig) -> CommandOutput:
     """Run the benchmark suite named by ``config.suite``."""
-    suites = {"zipkin": zipkin, "backlog": backlog, "serial": serial, "speed": speed}
+    suites = {
+        "zipkin": zipkin, "backlog": backlog, "serial": serial, "estimators": estimators,
+        "speed": speed,
+    }  # fmt: skip
     return suites[config.suite](config)

@@ -68,7 +68,7 @@ def test_bad_input_is_one_line_exit_2(capsys, argv: list[str], message: str) -> 
     assert message in err[0]
 
 
-@pytest.mark.parametrize("suite", ["zipkin", "backlog", "serial"])
+@pytest.mark.parametrize("suite", ["zipkin", "backlog", "serial", "estimators"])
 def test_bench_suites_write_their_tables(tmp_path: Path, capsys, suite: str) -> None:
     argv = ["inventory", "bench", "--suite", suite, "--lead-times", "1", "--penalties", "4"]
     argv += ["--time-limit-s", "1", "--quick", "--results-dir", str(tmp_path), "--json", *TINY[:-3]]
