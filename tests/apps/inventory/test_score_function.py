@@ -1,0 +1,22 @@
+"""Score-function baselines: the batched env follows core's BatchedEnv contract."""
+
+from __future__ import annotations
+
+import torch
+
+from apps.inventory.score_function import InventoryVecEnv
+from apps.inventory.settings import SettingConfig, build_setting
+from core.envs import BatchedEnv
+
+
+def test_vec_env_contract_and_truncation() -> None:
+    setting = build_setting(SettingConfig(setting="one_warehouse_lost", stores=2))
+    env = InventoryVecEnv(setting, 4, horizon=3, reward_scale=10.0)
+    assert isinstance(env, BatchedEnv)
+    obs = env.reset(seed=0)
+    assert obs.shape == (4, 3 * (setting.network.max_lead_time + 1))
+    for t in range(3):
+        result = env.step(torch.full((4, 3), 2.0))
+        assert (result.reward <= 0).all()
+        assert bool(result.truncated.all()) == (t == 2)
+    assert not torch.equal(result.obs, result.final_obs)  # restarted after the horizon
