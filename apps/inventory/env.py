@@ -15,9 +15,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from apps.inventory.policies import _location_scale
+from apps.inventory.policies import location_demand_rate, observation_features
 from apps.inventory.settings import SettingConfig, build_setting
-from apps.inventory.sim import InventorySimulator
+from apps.inventory.sim import InventorySimulator, Observation
 
 
 class InventoryEnv(gym.Env):
@@ -38,7 +38,7 @@ class InventoryEnv(gym.Env):
         self.simulator = InventorySimulator(self.setting.network)
         self.horizon = horizon
         net = self.setting.network
-        self.scale = _location_scale(net, self.setting.demand_mean)
+        self.scale = location_demand_rate(net, self.setting.demand_mean)
         self.max_order = (
             4.0 * self.scale if max_order is None else torch.full_like(self.scale, max_order)
         )
@@ -47,10 +47,8 @@ class InventoryEnv(gym.Env):
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (size,), dtype=np.float32)
 
     def _obs(self) -> np.ndarray:
-        features = (
-            torch.cat([self.on_hand.unsqueeze(-1), self.pipeline], dim=-1) / self.scale[:, None]
-        )
-        return features.flatten().numpy().astype(np.float32)
+        obs = Observation(self.on_hand, self.pipeline, self.lead_time, self.t)
+        return observation_features(obs, self.scale)[0].numpy().astype(np.float32)
 
     def reset(
         self, *, seed: int | None = None, options: dict | None = None
@@ -64,6 +62,7 @@ class InventoryEnv(gym.Env):
             scenario.on_hand,
             scenario.pipeline,
         )
+        self.lead_time = scenario.lead_time
         self.slots = self.simulator.arrival_slots(scenario.lead_time, scenario.pipeline.shape[-1])
         self.t = 0
         return self._obs(), {}

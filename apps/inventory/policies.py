@@ -16,11 +16,17 @@ from apps.inventory.sim import Observation
 from core.nn import MLP, GraphEncoder
 
 
-def _location_scale(network: Network, demand_mean: torch.Tensor) -> torch.Tensor:
+def location_demand_rate(network: Network, demand_mean: torch.Tensor) -> torch.Tensor:
     """``[N]`` demand rate each location serves: its store's mean, or the sum of the stores below."""
     store_demand = torch.zeros(network.num_locations)
     store_demand[network.stores] = demand_mean
     return _downstream_matrix(network) @ store_demand
+
+
+def observation_features(obs: Observation, scale: torch.Tensor) -> torch.Tensor:
+    """``[B, N (L + 1)]``: each location's on-hand stock and pipeline over its demand rate."""
+    stock = torch.cat([obs.on_hand.unsqueeze(-1), obs.pipeline], dim=-1)
+    return (stock / scale[:, None]).flatten(1)
 
 
 class VanillaPolicy(nn.Module):
@@ -39,16 +45,14 @@ class VanillaPolicy(nn.Module):
         self, network: Network, demand_mean: torch.Tensor, hidden: tuple[int, ...] = (32, 32, 32)
     ) -> None:
         super().__init__()
-        self.register_buffer("scale", _location_scale(network, demand_mean))
+        self.register_buffer("scale", location_demand_rate(network, demand_mean))
         n, slots = network.num_locations, network.max_lead_time
         self.mlp = MLP(n * (slots + 1), hidden, n, activation="elu", output_std=0.1)
         with torch.no_grad():  # softplus(0.5413) = 1: start by ordering one period's demand
             self.mlp.net[-1].bias.fill_(0.5413)
 
     def forward(self, obs: Observation) -> torch.Tensor:
-        features = torch.cat([obs.on_hand.unsqueeze(-1), obs.pipeline], dim=-1)
-        features = features / self.scale[:, None]
-        return nn.functional.softplus(self.mlp(features.flatten(1))) * self.scale
+        return nn.functional.softplus(self.mlp(observation_features(obs, self.scale))) * self.scale
 
 
 class BaseStockPolicy(nn.Module):
@@ -125,7 +129,7 @@ def newsvendor_levels(
         z = torch.tensor(norm.ppf(ratio.numpy()), dtype=torch.float32)
         levels[stores] = demand_mean * periods + z * demand_std * periods.sqrt()
     others = ~network.is_store
-    scale = _location_scale(network, demand_mean)
+    scale = location_demand_rate(network, demand_mean)
     levels[others] = scale[others] * (network.lead_time[others].float() + 1.0)
     return levels
 
@@ -157,7 +161,7 @@ class GNNPolicy(nn.Module):
         conv: str = "gin",
     ) -> None:
         super().__init__()
-        self.register_buffer("scale", _location_scale(network, demand_mean))
+        self.register_buffer("scale", location_demand_rate(network, demand_mean))
         statics = torch.stack(
             [network.holding.log1p(), network.penalty.log1p(), network.is_store.float()], dim=-1
         )

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from apps.inventory.hdpo import HDPOConfig
-from apps.inventory.policies import _location_scale
+from apps.inventory.policies import location_demand_rate, observation_features
 from apps.inventory.settings import Setting
 from apps.inventory.sim import InventorySimulator, Observation, Scenarios
 from core.advantages import normalize
@@ -34,12 +34,6 @@ from core.seeding import GeneratorState, seed_everything
 from core.trainer import Trainer, TrainerConfig, TrainResult
 
 
-def observation_features(obs: Observation, scale: torch.Tensor) -> torch.Tensor:
-    """``[B, N (L + 1)]``: each location's on-hand stock and pipeline over its demand rate."""
-    stock = torch.cat([obs.on_hand.unsqueeze(-1), obs.pipeline], dim=-1)
-    return (stock / scale[:, None]).flatten(1)
-
-
 class BetaActorCritic(nn.Module):
     """Actor: MLP -> Beta per location over ``[0, 4 x demand rate]``; critic: MLP -> value.
 
@@ -49,7 +43,7 @@ class BetaActorCritic(nn.Module):
     def __init__(self, setting: Setting, hidden: tuple[int, ...] = (64, 64)) -> None:
         super().__init__()
         net = setting.network
-        self.register_buffer("scale", _location_scale(net, setting.demand_mean))
+        self.register_buffer("scale", location_demand_rate(net, setting.demand_mean))
         features = net.num_locations * (net.max_lead_time + 1)
         self.body = MLP(features, hidden, hidden[-1])
         self.head = BetaHead(hidden[-1], net.num_locations, low=0.0, high=1.0)
@@ -91,7 +85,7 @@ class InventoryVecEnv:
         self.setting, self.num_envs, self.horizon = setting, num_envs, horizon
         self.reward_scale = reward_scale
         self.simulator = InventorySimulator(setting.network)
-        self.scale = _location_scale(setting.network, setting.demand_mean)
+        self.scale = location_demand_rate(setting.network, setting.demand_mean)
         self.actions_to_orders = actions_to_orders or (lambda a: a)
         self.generator = torch.Generator()
 
