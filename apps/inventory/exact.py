@@ -2,7 +2,8 @@
 
 - ``one_store_lost``: dynamic programming (:func:`apps.inventory.optimal.lost_sales_optimum`), L <= 4;
 - ``one_store_backlog``: the optimal base-stock level in closed form;
-- ``serial``: echelon base-stock levels by the Clark-Scarf recursion.
+- ``serial``: echelon base-stock levels by the Clark-Scarf recursion;
+- ``transshipment``: no optimum known; ``lower_bound`` from the centralised relaxation.
 
 Other settings (and recorded demand) have no known optimum: the result is empty.
 """
@@ -14,7 +15,8 @@ from apps.inventory.settings import SettingConfig, build_setting
 
 
 def known_optimum(setting_config: SettingConfig) -> dict[str, float]:
-    """The exact optimal average cost of a setting, where the field knows it (else empty)."""
+    """The exact optimal average cost of a setting where the field knows it (``optimal_cost``),
+    else a lower bound where one is known (``lower_bound``), else empty."""
     setting = build_setting(setting_config)
     net = setting.network
     if setting_config.demand_csv is not None:
@@ -45,4 +47,16 @@ def known_optimum(setting_config: SettingConfig) -> dict[str, float]:
             penalty,
         )
         return {"optimal_cost": solution.cost}
+    if setting_config.setting == "transshipment":
+        sampler = setting.samplers["test"]
+        _, bound = optimal.transshipment_lower_bound(
+            setting.demand_mean.tolist(),
+            setting.demand_std.tolist(),
+            sampler.correlation,
+            lead,
+            int(net.lead_time[0]),
+            holding,
+            penalty,
+        )
+        return {"lower_bound": bound}
     return {}

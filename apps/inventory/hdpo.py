@@ -25,7 +25,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from apps.inventory.policies import BaseStockPolicy, GNNPolicy, VanillaPolicy, newsvendor_levels
+from apps.inventory.policies import (
+    AllocationName,
+    BaseStockPolicy,
+    GNNPolicy,
+    VanillaPolicy,
+    newsvendor_levels,
+)
 from apps.inventory.settings import Setting, SettingConfig, build_setting
 from apps.inventory.sim import InventorySimulator, Policy
 from core.errors import ConfigError, DataError
@@ -45,6 +51,9 @@ class HDPOConfig:
     capped_base_stock or echelon_base_stock."""
     hidden: tuple[int, ...] = (32, 32, 32)
     """Hidden layer widths of the vanilla policy (gnn: embedding width = first, rounds = count)."""
+    allocation: AllocationName = "proportional"
+    """How the vanilla / gnn policy's suppliers split their stock: proportional to the orders
+    (rationing when short) or softmax shares (HDPO's warehouse policy)."""
     train_samples: int = 32_768
     """Training scenarios (each step draws a minibatch of them)."""
     dev_samples: int = 32_768
@@ -112,10 +121,14 @@ def make_policy(setting: Setting, config: HDPOConfig) -> nn.Module:
     """The policy named by ``config.policy``, initialised at the newsvendor levels (heuristics)."""
     net = setting.network
     if config.policy == "vanilla":
-        return VanillaPolicy(net, setting.demand_mean, config.hidden)
+        return VanillaPolicy(net, setting.demand_mean, config.hidden, config.allocation)
     if config.policy == "gnn":
         return GNNPolicy(
-            net, setting.demand_mean, hidden=config.hidden[0], layers=len(config.hidden)
+            net,
+            setting.demand_mean,
+            hidden=config.hidden[0],
+            layers=len(config.hidden),
+            allocation=config.allocation,
         )
     levels = newsvendor_levels(net, setting.demand_mean, setting.demand_std, setting.integer_demand)
     if config.policy == "base_stock":

@@ -3,12 +3,13 @@
 Locations are indexed ``0..N-1``. ``upstream[i]`` is the location that ships to ``i`` or ``-1`` for
 an external supplier with ample stock. Locations with ``is_store`` face customer demand (store ``s``
 of the demand trace is location ``stores[s]``). The network is a forest (every location has at most
-one supplier), which covers single stores, serial lines and one-warehouse-many-stores systems.
+one supplier), which covers single stores, serial lines, one-warehouse-many-stores systems and
+transshipment centres (a location that holds no stock and ships everything it receives).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -28,6 +29,8 @@ class Network:
         procurement: cost per unit shipped into the location (edge cost).
         is_store: bool, faces customer demand.
         lost_sales: unmet store demand is lost (True) or backlogged (False).
+        ships_everything: bool, the location holds no stock: each period it ships all it has to
+            the locations it supplies (a transshipment centre); ``None``: no such location.
     """
 
     names: tuple[str, ...]
@@ -38,10 +41,14 @@ class Network:
     procurement: torch.Tensor
     is_store: torch.Tensor
     lost_sales: bool
+    ships_everything: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         n = len(self.names)
-        for name in ("upstream", "lead_time", "holding", "penalty", "procurement", "is_store"):
+        if self.ships_everything is None:
+            object.__setattr__(self, "ships_everything", torch.zeros(n, dtype=torch.bool))
+        names = ("upstream", "lead_time", "holding", "penalty", "procurement", "is_store")
+        for name in (*names, "ships_everything"):
             if getattr(self, name).shape != (n,):
                 raise ConfigError(f"network.{name} must have shape [{n}]")
         if (self.lead_time < 1).any():
@@ -56,6 +63,10 @@ class Network:
             raise ConfigError(f"invalid upstream indices {self.upstream.tolist()}")
         if self.is_store[self.upstream[self.upstream >= 0]].any():
             raise ConfigError("a store cannot supply another location")
+        suppliers = torch.zeros(n, dtype=torch.bool)
+        suppliers[self.upstream[self.upstream >= 0]] = True
+        if (self.ships_everything & ~suppliers).any():
+            raise ConfigError("a location that ships everything must supply other locations")
 
     @property
     def num_locations(self) -> int:
@@ -69,6 +80,11 @@ class Network:
     @property
     def max_lead_time(self) -> int:
         return int(self.lead_time.max())
+
+    @property
+    def suppliers(self) -> torch.Tensor:
+        """long ``[P]``: locations that ship to other locations, in increasing order."""
+        return self.upstream[self.upstream >= 0].unique()
 
     @property
     def edge_index(self) -> torch.Tensor:
@@ -134,3 +150,25 @@ def one_warehouse(
         is_store=_tensor([False] + [True] * n, torch.bool),
         lost_sales=lost_sales,
     )
+
+
+def transshipment_centre(
+    store_lead_times: list[int],
+    store_holding: list[float],
+    store_penalty: list[float],
+    centre_lead_time: int,
+    centre_holding: float,
+) -> Network:
+    """A centre (location 0, supplied externally) that holds no stock and ships everything it
+    receives to ``n`` stores (locations 1..n) with backlogged demand."""
+    network = one_warehouse(
+        store_lead_times,
+        store_holding,
+        store_penalty,
+        centre_lead_time,
+        centre_holding,
+        lost_sales=False,
+    )
+    ships = torch.zeros(network.num_locations, dtype=torch.bool)
+    ships[0] = True
+    return replace(network, names=("centre", *network.names[1:]), ships_everything=ships)

@@ -22,6 +22,8 @@ demand (``t..t+L``) in the backlog formulas.
 * Backlog, one stage, i.i.d. Normal demand (not clipped): base-stock is optimal; closed form.
 * Serial line, backlog, Normal demand: echelon base-stock (Clark-Scarf) by the Gallego-Zipkin
   recursion on a lattice (:func:`serial_echelon_optimum`).
+* Transshipment centre (holds no stock, ships all it receives), backlog, correlated Normal
+  demand: a lower bound from the centralised relaxation (:func:`transshipment_lower_bound`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 import numpy as np
-from scipy import sparse
+from scipy import optimize, sparse
 from scipy.stats import norm, poisson
 
 from core.errors import ConfigError
@@ -487,3 +489,61 @@ def serial_echelon_optimum(
         values = np.convolve(echelon[k + 1] * (x - mean) + induced, kernels[k + 1], mode="valid")
     pipeline = mean * sum(h * lead for h, lead in zip(holding[1:], lead_times[:-1], strict=True))
     return SerialSolution(levels=levels, cost=float(minimum - pipeline))
+
+
+def transshipment_lower_bound(
+    means: Sequence[float],
+    stds: Sequence[float],
+    correlation: float,
+    store_lead_time: int,
+    centre_lead_time: int,
+    holding: float,
+    penalty: float,
+    quadrature_points: int = 64,
+) -> tuple[float, float]:
+    """Lower bound on the average cost of a transshipment system: ``(system level, cost)``.
+
+    A centre with lead time ``L_c`` ships everything it receives to ``n`` stores with lead time
+    ``l`` (same ``h`` and ``p`` everywhere; backlog; demand Normal per period, correlated across
+    stores, independent over time). Relaxation: when a centre shipment arrives, the stores' whole
+    inventory positions may be re-split at will (negative transfers allowed). The best split
+    equalises the stores' critical fractiles, ``y_s = (l+1) mu_s + z sqrt(l+1) sigma_s``, so the
+    stores cost as one newsvendor with mean ``(l+1) sum mu`` and std ``sqrt(l+1) sum sigma`` at the
+    system position ``Y``; the relaxed system is a single location with lead time ``L_c`` and that
+    convex cost, for which base-stock on the system position is optimal:
+    ``min_S E[G(S - D_Lc)]``, ``D_Lc ~ N(L_c sum mu, L_c 1' Sigma 1)``, evaluated by Gauss-Hermite
+    quadrature. With one store the relaxation is exact (single store with lead time ``L_c + l``).
+    """
+    mean, std = np.asarray(means, dtype=float), np.asarray(stds, dtype=float)
+    if mean.shape != std.shape or mean.ndim != 1 or len(mean) == 0:
+        raise ConfigError("means and stds must be equal-length non-empty sequences")
+    if (std <= 0).any() or penalty <= 0 or holding < 0 or not -1.0 < correlation < 1.0:
+        raise ConfigError("need std > 0, penalty > 0, holding >= 0 and correlation in (-1, 1)")
+    _check_lead_time(store_lead_time)
+    _check_lead_time(centre_lead_time)
+    covariance = correlation * np.outer(std, std)
+    np.fill_diagonal(covariance, std**2)
+    centre_std = math.sqrt(centre_lead_time * covariance.sum())
+    store_periods = store_lead_time + 1
+    pooled_mean, pooled_std = store_periods * mean.sum(), math.sqrt(store_periods) * std.sum()
+    nodes, weights = np.polynomial.hermite_e.hermegauss(quadrature_points)
+    weights = weights / weights.sum()
+    before = centre_lead_time * mean.sum() + centre_std * nodes
+
+    def cost(level: float) -> float:
+        return sum(
+            w * expected_newsvendor_cost(level - d, pooled_mean, pooled_std, holding, penalty)
+            for w, d in zip(weights, before, strict=True)
+        )
+
+    guess = newsvendor_optimum(
+        pooled_mean + centre_lead_time * mean.sum(),
+        math.hypot(pooled_std, centre_std),
+        holding,
+        penalty,
+    )[0]
+    spread = 10 * (pooled_std + centre_std)
+    result = optimize.minimize_scalar(
+        cost, bounds=(guess - spread, guess + spread), method="bounded", options={"xatol": 1e-6}
+    )
+    return float(result.x), float(result.fun)

@@ -7,9 +7,12 @@ network also tunes them ("best base-stock" = base-stock with HDPO-trained levels
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from scipy.stats import norm, poisson
 from torch import nn
+from torch_geometric.utils import softmax as grouped_softmax
 
 from apps.inventory.network import Network
 from apps.inventory.sim import Observation
@@ -29,30 +32,98 @@ def observation_features(obs: Observation, scale: torch.Tensor) -> torch.Tensor:
     return (stock / scale[:, None]).flatten(1)
 
 
+AllocationName = Literal["proportional", "softmax"]
+
+
+class Allocation(nn.Module):
+    """Turns a policy's raw outputs into orders ``[B, N]``, in one of two ways.
+
+    - ``proportional``: one output per location, ``order = softplus(raw) x demand rate``; a
+      supplier short of stock rations in proportion to the orders (done by the simulator).
+    - ``softmax`` (HDPO's warehouse policy): three outputs per location (order, share logit, keep
+      logit). Externally supplied locations order ``softplus(raw) x rate``; a supplier splits its
+      on-hand stock over its customers and itself (the keep share) by a softmax of the customers'
+      share logits and its own keep logit, so shipments are feasible by construction. A location
+      that ships everything has no keep share.
+
+    Args:
+        network: the system.
+        scale: ``[N]`` demand rate served by each location.
+        kind: ``proportional`` or ``softmax``.
+    """
+
+    def __init__(self, network: Network, scale: torch.Tensor, kind: AllocationName) -> None:
+        super().__init__()
+        if kind not in ("proportional", "softmax"):
+            raise ValueError(f"allocation must be proportional or softmax, got {kind!r}")
+        self.kind = kind
+        self.register_buffer("scale", scale)
+        children = (network.upstream >= 0).nonzero().squeeze(-1)
+        suppliers = network.suppliers
+        keepers = suppliers[~network.ships_everything[suppliers]]
+        self.register_buffer("child_index", children)
+        self.register_buffer("parent_index", network.upstream[children])
+        self.register_buffer("keeper_index", keepers)
+        self.register_buffer("groups", torch.cat([network.upstream[children], keepers]))
+        self.num_locations = network.num_locations
+        self.uses_softmax = kind == "softmax" and children.numel() > 0
+
+    @property
+    def outputs_per_location(self) -> int:
+        return 3 if self.kind == "softmax" else 1
+
+    def forward(self, raw: torch.Tensor, on_hand: torch.Tensor) -> torch.Tensor:
+        """``raw``: ``[B, N, outputs_per_location]``; ``on_hand``: ``[B, N]``."""
+        orders = nn.functional.softplus(raw[..., 0]) * self.scale
+        if not self.uses_softmax:
+            return orders
+        children = self.child_index
+        logits = torch.cat([raw[:, children, 1], raw[:, self.keeper_index, 2]], dim=1)
+        shares = grouped_softmax(logits, self.groups, num_nodes=self.num_locations, dim=1)
+        stock = on_hand[:, self.parent_index].clamp(min=0.0)
+        return orders.index_copy(1, children, shares[:, : children.numel()] * stock)
+
+
 class VanillaPolicy(nn.Module):
     """HDPO's fully connected policy: every location's on-hand stock and pipeline -> all orders.
 
     Inputs are divided by each location's demand rate; orders are ``softplus(MLP) x rate``, so an
-    untrained network orders about one period's demand.
+    untrained network orders about one period's demand; suppliers allocate proportionally or by
+    softmax (:class:`Allocation`).
 
     Args:
         network: the system (its shape fixes the input and output sizes).
         demand_mean: ``[S]`` mean demand per store.
         hidden: hidden layer widths.
+        allocation: ``proportional`` or ``softmax``.
     """
 
     def __init__(
-        self, network: Network, demand_mean: torch.Tensor, hidden: tuple[int, ...] = (32, 32, 32)
+        self,
+        network: Network,
+        demand_mean: torch.Tensor,
+        hidden: tuple[int, ...] = (32, 32, 32),
+        allocation: AllocationName = "proportional",
     ) -> None:
         super().__init__()
         self.register_buffer("scale", location_demand_rate(network, demand_mean))
+        self.allocation = Allocation(network, self.scale, allocation)
         n, slots = network.num_locations, network.max_lead_time
-        self.mlp = MLP(n * (slots + 1), hidden, n, activation="elu", output_std=0.1)
-        with torch.no_grad():  # softplus(0.5413) = 1: start by ordering one period's demand
-            self.mlp.net[-1].bias.fill_(0.5413)
+        self.outputs = self.allocation.outputs_per_location
+        self.mlp = MLP(n * (slots + 1), hidden, n * self.outputs, activation="elu", output_std=0.1)
+        _start_at_one_period_of_demand(self.mlp, self.outputs)
 
     def forward(self, obs: Observation) -> torch.Tensor:
-        return nn.functional.softplus(self.mlp(observation_features(obs, self.scale))) * self.scale
+        raw = self.mlp(observation_features(obs, self.scale))
+        return self.allocation(raw.unflatten(1, (-1, self.outputs)), obs.on_hand)
+
+
+def _start_at_one_period_of_demand(mlp: MLP, outputs: int) -> None:
+    """Set the order outputs' bias to softplus^-1(1) = 0.5413: an untrained policy orders about
+    one period's demand (the allocation logits start at 0: equal shares)."""
+    with torch.no_grad():
+        bias = mlp.net[-1].bias.view(-1, outputs)
+        bias[:, 0] = 0.5413
 
 
 class BaseStockPolicy(nn.Module):
@@ -138,7 +209,7 @@ class GNNPolicy(nn.Module):
     """A graph neural network over the supply graph: one order per location from its embedding.
 
     Node features (per sample): on-hand stock and pipeline divided by the location's demand rate,
-    lead time / max lead time, log(1 + holding), log(1 + penalty), store flag. Messages flow both
+    lead time / max lead time, log(1 + holding), log(1 + penalty), store and ships-everything flags. Messages flow both
     ways along every supply edge; edge features are the direction and the edge's lead time. The
     batch of ``B`` copies of the graph is one disjoint union built from a fixed edge index (cached
     per batch size), so a forward pass is a few tensor ops whatever the number of locations.
@@ -150,6 +221,7 @@ class GNNPolicy(nn.Module):
         hidden: embedding width.
         layers: message-passing rounds.
         conv: ``"gin"`` (GINE with edge features) or ``"gat"`` (GATv2).
+        allocation: ``proportional`` or ``softmax`` (:class:`Allocation`).
     """
 
     def __init__(
@@ -159,11 +231,19 @@ class GNNPolicy(nn.Module):
         hidden: int = 32,
         layers: int = 2,
         conv: str = "gin",
+        allocation: AllocationName = "proportional",
     ) -> None:
         super().__init__()
         self.register_buffer("scale", location_demand_rate(network, demand_mean))
+        self.allocation = Allocation(network, self.scale, allocation)
         statics = torch.stack(
-            [network.holding.log1p(), network.penalty.log1p(), network.is_store.float()], dim=-1
+            [
+                network.holding.log1p(),
+                network.penalty.log1p(),
+                network.is_store.float(),
+                network.ships_everything.float(),
+            ],
+            dim=-1,
         )
         self.register_buffer("statics", statics)
         edges = network.edge_index
@@ -176,11 +256,11 @@ class GNNPolicy(nn.Module):
         self.max_lead_time = network.max_lead_time
         self.num_locations = network.num_locations
         self.encoder = GraphEncoder(
-            3 + network.max_lead_time + 1 + 1, hidden, layers, conv, edge_dim=2
+            4 + network.max_lead_time + 1 + 1, hidden, layers, conv, edge_dim=2
         )
-        self.head = MLP(hidden, (hidden,), 1, activation="elu", output_std=0.1)
-        with torch.no_grad():  # softplus(0.5413) = 1: start by ordering one period's demand
-            self.head.net[-1].bias.fill_(0.5413)
+        outputs = self.allocation.outputs_per_location
+        self.head = MLP(hidden, (hidden,), outputs, activation="elu", output_std=0.1)
+        _start_at_one_period_of_demand(self.head, outputs)
         self._batched_edges: dict[int, torch.Tensor] = {}
 
     def _edge_index(self, batch: int) -> torch.Tensor:
@@ -202,5 +282,4 @@ class GNNPolicy(nn.Module):
             [self.edge_direction.expand(batch, -1), lead[:, self.edge_child]], dim=-1
         ).reshape(-1, 2)
         h = self.encoder(x.reshape(batch * n, -1), self._edge_index(batch), edge_attr)
-        raw = self.head(h).reshape(batch, n)
-        return nn.functional.softplus(raw) * self.scale
+        return self.allocation(self.head(h).reshape(batch, n, -1), obs.on_hand)

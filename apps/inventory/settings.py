@@ -6,10 +6,13 @@
 | ``one_store_lost`` | one store, lost sales (Zipkin's 16 instances) | Poisson(5) | L=2, h=1, p=4 |
 | ``serial`` | 4 stages, backlog at the store | Normal(5, 2) | L=4,3,2,4; h=1,.5,.2,.1; p=9 |
 | ``one_warehouse_lost`` | warehouse + n stores, lost sales | correlated normals (rho 0.5) | see below |
+| ``transshipment`` | centre (no stock) + n stores, backlog | correlated normals, unclipped | see below |
 
 For ``one_warehouse_lost`` the store parameters are drawn once per instance (``instance_seed``):
 mean U[2.5, 7.5], coefficient of variation U[0.25, 0.5], h ~ U[0.7, 1.3], p ~ U[6.3, 11.7],
-lead time 2 or 3; the warehouse has h = 0.3 and lead time 3. ``demand_csv`` replaces the
+lead time 2 or 3; the warehouse has h = 0.3 and lead time 3. ``transshipment`` draws the store
+means and CVs the same way, with h = 1, p = 9 (``penalty``), store lead time 2 (``lead_time``; the
+reference uses 2 or 6), and a centre with h = 0.5 and lead time 3 that holds no stock. ``demand_csv`` replaces the
 sampled demand with recorded traces (columns ``period, location, demand``), split by period into
 train/dev/test.
 """
@@ -29,11 +32,19 @@ from apps.inventory.demand import (
     load_demand_csv,
     split_by_period,
 )
-from apps.inventory.network import Network, one_warehouse, serial_line, single_store
+from apps.inventory.network import (
+    Network,
+    one_warehouse,
+    serial_line,
+    single_store,
+    transshipment_centre,
+)
 from apps.inventory.sim import Scenarios
 from core.errors import ConfigError, DataError
 
-SettingName = Literal["one_store_backlog", "one_store_lost", "serial", "one_warehouse_lost"]
+SettingName = Literal[
+    "one_store_backlog", "one_store_lost", "serial", "one_warehouse_lost", "transshipment"
+]
 Split = Literal["train", "dev", "test"]
 _SPLIT_SEED_OFFSET = {"train": 0, "dev": 1_000_003, "test": 2_000_003}
 
@@ -43,7 +54,8 @@ class SettingConfig:
     """Which inventory system to optimise."""
 
     setting: SettingName = "one_store_lost"
-    """Benchmark setting: one_store_backlog, one_store_lost, serial or one_warehouse_lost."""
+    """Benchmark setting: one_store_backlog, one_store_lost, serial, one_warehouse_lost or
+    transshipment."""
     lead_time: int | None = None
     """Store lead time in periods (default: 4 backlog, 2 lost sales, 4 serial)."""
     penalty: float | None = None
@@ -55,11 +67,11 @@ class SettingConfig:
     demand_std: float | None = None
     """Demand standard deviation (normal demand; default 1.6 one store, 2 serial)."""
     stores: int = 3
-    """Number of stores (one_warehouse_lost)."""
+    """Number of stores (one_warehouse_lost, transshipment)."""
     demand_csv: Path | None = None
     """Recorded demand (columns period, location, demand) instead of sampled demand."""
     instance_seed: int = 0
-    """Seed of the randomly drawn store parameters (one_warehouse_lost)."""
+    """Seed of the randomly drawn store parameters (one_warehouse_lost, transshipment)."""
 
     def __post_init__(self) -> None:
         if self.lead_time is not None and self.lead_time < 1:
@@ -136,7 +148,7 @@ def build_setting(config: SettingConfig) -> Setting:
         mean = torch.tensor([config.demand_mean])
         std = torch.tensor([config.demand_std if config.demand_std is not None else 2.0])
         sampler = NormalDemand(mean, std)
-    elif name == "one_warehouse_lost":
+    elif name in ("one_warehouse_lost", "transshipment"):
         g = torch.Generator().manual_seed(config.instance_seed)
         n = config.stores
 
@@ -145,12 +157,22 @@ def build_setting(config: SettingConfig) -> Setting:
 
         mean = uniform(2.5, 7.5)
         std = mean * uniform(0.25, 0.5)
-        store_lead = torch.randint(2, 4, (n,), generator=g).tolist()
-        if config.lead_time is not None:
-            store_lead = [config.lead_time] * n
-        penalty = [config.penalty] * n if config.penalty else uniform(6.3, 11.7).tolist()
-        network = one_warehouse(store_lead, uniform(0.7, 1.3).tolist(), penalty, 3, 0.3)
-        sampler = NormalDemand(mean, std, correlation=0.5)
+        if name == "one_warehouse_lost":
+            store_lead = torch.randint(2, 4, (n,), generator=g).tolist()
+            if config.lead_time is not None:
+                store_lead = [config.lead_time] * n
+            penalty = [config.penalty] * n if config.penalty else uniform(6.3, 11.7).tolist()
+            network = one_warehouse(store_lead, uniform(0.7, 1.3).tolist(), penalty, 3, 0.3)
+            sampler = NormalDemand(mean, std, correlation=0.5)
+        else:
+            network = transshipment_centre(
+                [config.lead_time or 2] * n,
+                [config.holding] * n,
+                [config.penalty or 9.0] * n,
+                3,
+                0.5,
+            )
+            sampler = NormalDemand(mean, std, correlation=0.5, clip=False)
     else:
         raise ConfigError(f"unknown setting {name!r}")
     samplers = {"train": sampler, "dev": sampler, "test": sampler}

@@ -9,7 +9,9 @@ Timing convention, each period ``t`` (the one under which the dynamic programme 
    start of ``t + L``.
 3. Suppliers ship: an external supplier ships the whole order; a location shipping to others ships
    at most what it holds, allocated in proportion to its customers' orders (feasibility is enforced
-   here, never trusted to the policy).
+   here, never trusted to the policy); a transshipment centre (``Network.ships_everything``) ships
+   all it holds, split in proportion to the orders. Policies may also allocate by softmax
+   (:class:`apps.inventory.policies.Allocation`), which is feasible by construction.
 4. Store demand occurs: lost sales (sales = min(on-hand, demand)) or backlog (on-hand goes negative).
 5. Costs on end-of-period stock: holding on positive on-hand, penalty on units short (lost, or
    backlogged at the end of the period), procurement per unit shipped into a location.
@@ -88,6 +90,9 @@ class Observation:
         return self.on_hand + self.pipeline.sum(-1)
 
 
+_EQUAL_SPLIT_EPS = 1e-6
+"""Units added to every order of a ship-everything location so that zero orders split equally."""
+
 Policy = Callable[[Observation], torch.Tensor]
 """``policy(observation) -> orders [B, N]`` (units each location asks its supplier for)."""
 
@@ -116,6 +121,8 @@ class InventorySimulator:
         self.children = (network.upstream >= 0).nonzero().squeeze(-1)
         self.parents = network.upstream[self.children]
         self.has_internal_suppliers = self.children.numel() > 0
+        self.ships_everything_children = network.ships_everything[self.parents]
+        self.has_transshipment = bool(network.ships_everything.any())
 
     def arrival_slots(self, lead_time: torch.Tensor, slots: int) -> torch.Tensor:
         """One-hot ``[B, N, slots]`` marking where a shipment sent now lands (slot ``L - 1``)."""
@@ -124,17 +131,29 @@ class InventorySimulator:
     def _ship(
         self, on_hand: torch.Tensor, orders: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shipments ``[B, N]`` and supplier stock left, allocating proportionally when short."""
+        """Shipments ``[B, N]`` and supplier stock left.
+
+        A supplier short of stock ships to each customer in proportion to its order; a location
+        that ships everything splits all its stock in proportion to the orders (equally when
+        nobody orders).
+        """
         if not self.has_internal_suppliers:
             return orders, on_hand
-        requested = torch.zeros_like(orders).index_add(1, self.parents, orders[:, self.children])
+        children, parents = self.children, self.parents
+        child_orders = orders[:, children]
         available = on_hand.clamp(min=0.0)
+        requested = torch.zeros_like(orders).index_add(1, parents, child_orders)
         fill = torch.where(
             requested > available, available / requested.clamp(min=1e-9), torch.ones_like(requested)
         )
-        shipped = orders.clone()
-        shipped[:, self.children] = orders[:, self.children] * fill[:, self.parents]
-        sent = torch.zeros_like(orders).index_add(1, self.parents, shipped[:, self.children])
+        child_shipped = child_orders * fill[:, parents]
+        if self.has_transshipment:
+            padded = child_orders + _EQUAL_SPLIT_EPS
+            padded_total = torch.zeros_like(orders).index_add(1, parents, padded)
+            everything = available[:, parents] * padded / padded_total[:, parents]
+            child_shipped = torch.where(self.ships_everything_children, everything, child_shipped)
+        shipped = orders.index_copy(1, children, child_shipped)
+        sent = torch.zeros_like(orders).index_add(1, parents, child_shipped)
         return shipped, on_hand - sent
 
     def step(

@@ -9,7 +9,8 @@ from functools import cache
 
 import numpy as np
 import pytest
-from scipy.stats import poisson
+import torch
+from scipy.stats import norm, poisson
 
 from apps.inventory.optimal import (
     LostSalesSolution,
@@ -20,6 +21,7 @@ from apps.inventory.optimal import (
     lost_sales_optimum,
     lost_sales_policy_cost,
     serial_echelon_optimum,
+    transshipment_lower_bound,
 )
 from core.errors import ConfigError
 
@@ -250,6 +252,31 @@ def test_serial_default_setting() -> None:
     )
 
 
+def test_transshipment_bound_with_one_store_is_the_closed_form() -> None:
+    # One store: re-splitting is no freedom, the centre is a pure delay of L_c periods.
+    level, cost = transshipment_lower_bound([5.0], [1.6], 0.5, 2, 3, 1.0, 9.0)
+    assert (level, cost) == pytest.approx(backlog_base_stock_optimum(5.0, 1.6, 5, 1.0, 9.0))
+
+
+def test_transshipment_bound_is_below_and_near_a_feasible_policy() -> None:
+    from apps.inventory.hdpo import evaluate_cost
+    from apps.inventory.policies import BaseStockPolicy
+    from apps.inventory.settings import SettingConfig, build_setting
+
+    setting = build_setting(SettingConfig(setting="transshipment", stores=3))
+    mean, std = setting.demand_mean, setting.demand_std
+    level, bound = transshipment_lower_bound(mean.tolist(), std.tolist(), 0.5, 2, 3, 1.0, 9.0)
+    # Feasible: the centre orders up to the relaxation's system level, each store orders up to
+    # its own newsvendor level on its echelon position; the centre ships everything.
+    store_levels = 3 * mean + norm.ppf(0.9) * math.sqrt(3) * std
+    policy = BaseStockPolicy(
+        torch.cat([torch.tensor([level]), store_levels]), network=setting.network, echelon=True
+    )
+    simulated = evaluate_cost(setting, policy, "test", 4_096, 800, 200, seed=0)
+    assert bound < simulated["cost"] - 3 * simulated["cost_se"]
+    assert simulated["cost"] < 1.05 * bound
+
+
 @pytest.mark.parametrize(
     "call",
     [
@@ -268,6 +295,10 @@ def test_serial_default_setting() -> None:
         lambda: serial_echelon_optimum(5.0, 2.0, [1, 2], [0.5, 1.0], 9.0),
         lambda: serial_echelon_optimum(5.0, 2.0, [1, 0], [1.0, 0.5], 9.0),
         lambda: serial_echelon_optimum(5.0, 2.0, [1], [1.0], -1.0),
+        lambda: transshipment_lower_bound([5.0], [0.0], 0.5, 2, 3, 1.0, 9.0),
+        lambda: transshipment_lower_bound([5.0, 4.0], [1.0], 0.5, 2, 3, 1.0, 9.0),
+        lambda: transshipment_lower_bound([5.0], [1.0], 1.0, 2, 3, 1.0, 9.0),
+        lambda: transshipment_lower_bound([5.0], [1.0], 0.5, 0, 3, 1.0, 9.0),
     ],
 )
 def test_config_errors(call: Callable[[], object]) -> None:

@@ -71,7 +71,8 @@ def test_hdpo_tunes_base_stock_level_to_the_optimum() -> None:
     assert abs(run.policy.levels.item() - level) < 0.1
 
 
-def test_gnn_is_equivariant_to_relabelling_stores() -> None:
+@pytest.mark.parametrize("allocation", ["proportional", "softmax"])
+def test_gnn_is_equivariant_to_relabelling_stores(allocation: str) -> None:
     lead, holding, penalty = [2, 3, 2], [1.0, 0.8, 1.2], [9.0, 7.0, 11.0]
     mean = torch.tensor([4.0, 6.0, 3.0])
     net = one_warehouse(lead, holding, penalty, 3, 0.3)
@@ -80,8 +81,8 @@ def test_gnn_is_equivariant_to_relabelling_stores() -> None:
         [lead[i] for i in perm], [holding[i] for i in perm], [penalty[i] for i in perm], 3, 0.3
     )
     torch.manual_seed(0)
-    policy = GNNPolicy(net, mean)
-    policy_permuted = GNNPolicy(permuted, mean[perm])
+    policy = GNNPolicy(net, mean, allocation=allocation)
+    policy_permuted = GNNPolicy(permuted, mean[perm], allocation=allocation)
     weights = dict(policy.named_parameters())  # buffers describe each network: keep its own
     policy_permuted.load_state_dict(
         {k: v for k, v in policy.state_dict().items() if k in weights}, strict=False
@@ -98,13 +99,41 @@ def test_gnn_is_equivariant_to_relabelling_stores() -> None:
     )
 
 
+@pytest.mark.parametrize("allocation", ["proportional", "softmax"])
 @pytest.mark.parametrize("policy_name", ["vanilla", "gnn"])
-def test_network_policies_start_near_one_period_of_demand(policy_name: str) -> None:
+def test_network_policies_start_near_one_period_of_demand(
+    policy_name: str, allocation: str
+) -> None:
     setting = build_setting(SettingConfig(setting="one_warehouse_lost", stores=3))
     net = setting.network
     cls = VanillaPolicy if policy_name == "vanilla" else GNNPolicy
-    policy = cls(net, setting.demand_mean)
+    policy = cls(net, setting.demand_mean, allocation=allocation)
     scenarios = setting.scenarios("train", 64, 1, 0)
     orders = policy(Observation(scenarios.on_hand, scenarios.pipeline, scenarios.lead_time, 0))
     ratio = orders.mean(0)[net.stores] / setting.demand_mean
     assert ((ratio > 0.3) & (ratio < 3.0)).all()
+
+
+@pytest.mark.parametrize("name", ["one_warehouse_lost", "transshipment", "serial"])
+@pytest.mark.parametrize("policy_name", ["vanilla", "gnn"])
+def test_softmax_allocation_ships_at_most_the_supplier_stock(name: str, policy_name: str) -> None:
+    setting = build_setting(SettingConfig(setting=name, stores=4))
+    net = setting.network
+    cls = VanillaPolicy if policy_name == "vanilla" else GNNPolicy
+    torch.manual_seed(0)
+    policy = cls(net, setting.demand_mean, allocation="softmax")
+    with torch.no_grad():  # random logits, so shares are far from equal
+        for parameter in policy.parameters():
+            parameter.add_(0.3 * torch.randn_like(parameter))
+    scenarios = setting.scenarios("train", 256, 1, 0)
+    obs = Observation(scenarios.on_hand, scenarios.pipeline, scenarios.lead_time, 0)
+    orders = policy(obs)
+    assert (orders >= 0).all()
+    for k in net.suppliers.tolist():
+        sent = orders[:, net.upstream == k].sum(1)
+        stock = obs.on_hand[:, k].clamp(min=0)
+        if net.ships_everything[k]:
+            torch.testing.assert_close(sent, stock)
+        else:
+            assert (sent <= stock + 1e-4).all()
+            assert (sent < stock - 1e-3).any()  # the keep share is used

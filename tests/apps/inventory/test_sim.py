@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from apps.inventory.settings import SettingConfig, build_setting
 from apps.inventory.sim import InventorySimulator, Observation
 
-SETTINGS = ["one_store_backlog", "one_store_lost", "serial", "one_warehouse_lost"]
+SETTINGS = ["one_store_backlog", "one_store_lost", "serial", "one_warehouse_lost", "transshipment"]
 
 
 def _random_run(name: str, seed: int, samples: int = 64, periods: int = 12, **kw):
@@ -50,11 +50,14 @@ def test_units_are_conserved_and_feasible(
         inflow = flows.shipped[:, external].sum(1)
         outflow = flows.sales.sum(1)
         torch.testing.assert_close(after, before + inflow - outflow, rtol=1e-5, atol=1e-3)
-        assert (flows.shipped <= orders + 1e-4).all()
+        rationed = ~net.ships_everything[net.upstream.clamp(min=0)] | external
+        assert (flows.shipped[:, rationed] <= orders[:, rationed] + 1e-4).all()
         assert (flows.shipped >= 0).all()
         for k in (~net.is_store).nonzero().squeeze(-1).tolist():
             sent = flows.shipped[:, net.upstream == k].sum(1)
             assert (sent <= supplier_on_hand[:, k] + 1e-3).all()
+            if net.ships_everything[k]:  # a transshipment centre keeps nothing
+                torch.testing.assert_close(sent, supplier_on_hand[:, k], rtol=1e-5, atol=1e-3)
         if net.lost_sales:
             assert (next_on_hand >= -1e-5).all()
         assert (next_on_hand[:, ~net.is_store] >= -1e-4).all()
@@ -100,6 +103,16 @@ def test_warehouse_allocates_proportionally_when_short() -> None:
     shipped, left = simulator._ship(on_hand, orders)
     torch.testing.assert_close(shipped, torch.tensor([[0.0, 1.5, 4.5]]))
     torch.testing.assert_close(left, torch.tensor([[0.0, 0.0, 0.0]]))
+
+
+def test_transshipment_centre_splits_everything_by_orders_or_equally() -> None:
+    setting = build_setting(SettingConfig(setting="transshipment", stores=2))
+    simulator = InventorySimulator(setting.network)
+    on_hand = torch.tensor([[6.0, 0.0, 0.0], [6.0, 0.0, 0.0]])
+    orders = torch.tensor([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]])
+    shipped, left = simulator._ship(on_hand, orders)
+    torch.testing.assert_close(shipped, torch.tensor([[0.0, 2.0, 4.0], [0.0, 3.0, 3.0]]))
+    torch.testing.assert_close(left, torch.zeros(2, 3))
 
 
 @pytest.mark.parametrize("name", SETTINGS)
