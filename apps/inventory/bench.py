@@ -7,8 +7,15 @@ Suites:
   dynamic-programming optimum and the best base-stock and capped base-stock policies (exact costs).
 - ``backlog``: one store with backlogged Normal(5, 1.6) demand: HDPO against the optimal
   base-stock policy (closed form).
-- ``serial``: four stages in series: HDPO with the vanilla network and with a trained echelon
-  base-stock policy against the Clark-Scarf optimum.
+- ``serial``: four stages in series: HDPO with the vanilla network, the GNN and a trained
+  echelon base-stock policy against the Clark-Scarf optimum.
+- ``warehouse``: one warehouse and ``n`` stores (lost sales), data efficiency: the vanilla network
+  and the GNN trained on 16 / 256 / 8,192 scenarios, against a trained base-stock policy
+  (:data:`WAREHOUSE_PROTOCOL`: 2,048 dev scenarios; batches of 256; test 2,048 scenarios x 1,000
+  periods, the first 500 left out).
+- ``transshipment``: a centre that ships everything to ``n`` stores (backlog): the vanilla network
+  (softmax allocation), the GNN and a trained echelon base-stock policy against the lower bound
+  of the centralised relaxation.
 - ``estimators``: HDPO against REINFORCE (with a baseline) and PPO from the core, each with the
   same wall-clock budget, on Zipkin instances and one warehouse with ``stores`` stores.
 - ``speed``: simulator throughput, forward + backward, in sample-periods per second.
@@ -42,9 +49,12 @@ from core.trainer import TrainerConfig
 class BenchConfig:
     """pgsuite inventory bench: regenerate a benchmark table."""
 
-    suite: Literal["zipkin", "backlog", "serial", "estimators", "speed"] = "zipkin"
+    suite: Literal[
+        "zipkin", "backlog", "serial", "warehouse", "transshipment", "estimators", "speed"
+    ] = "zipkin"
     """zipkin (16 lost-sales instances vs DP), backlog (one store vs optimal base-stock), serial
-    (4 stages vs Clark-Scarf), estimators (HDPO vs REINFORCE vs PPO at equal wall time) or speed
+    (4 stages vs Clark-Scarf), warehouse (vanilla vs GNN data efficiency), transshipment (vs the
+    relaxation bound), estimators (HDPO vs REINFORCE vs PPO at equal wall time) or speed
     (simulator throughput)."""
     lead_times: tuple[int, ...] = (1, 2, 3, 4)
     """Store lead times of the zipkin / backlog instances (the backlog grid: 1 4 7 10 15 20)."""
@@ -52,6 +62,12 @@ class BenchConfig:
     """Store penalty costs of the zipkin / backlog instances."""
     stores: int = 5
     """Stores of the one-warehouse instance (estimators suite)."""
+    store_counts: tuple[int, ...] = (3, 5, 10, 20, 30, 50)
+    """Store counts of the warehouse suite (transshipment: the reference uses 3 5 10)."""
+    train_sizes: tuple[int, ...] = (16, 256, 8_192)
+    """Training scenario counts of the warehouse (data-efficiency) suite."""
+    max_steps: int = 100_000
+    """Gradient steps per HDPO run at most (the time budget usually binds first)."""
     seeds: tuple[int, ...] = (0,)
     """Training seeds per instance."""
     time_limit_s: float = 120.0
@@ -61,34 +77,70 @@ class BenchConfig:
     """Folder for the CSV / Markdown / PNG results."""
 
 
-def _hdpo_method(
-    config: BenchConfig, policy: str, extra: Callable[[SettingConfig], dict] | None = None
-):
-    """``method(setting_config, seed)``: train ``policy`` by HDPO within the time budget, report its
-    test cost against the setting's exact optimum (plus ``extra(setting)`` figures)."""
+@dataclass
+class Instance:
+    """One benchmark system and the protocol changes it needs (``HDPOConfig`` field overrides)."""
 
-    def method(setting: SettingConfig, seed: int) -> dict[str, float]:
-        hdpo = HDPOConfig(**{**config.hdpo.__dict__, "policy": policy, "seed": seed})
+    setting: SettingConfig
+    hdpo: dict = field(default_factory=dict)
+
+
+WAREHOUSE_PROTOCOL = {
+    "dev_samples": 2_048, "test_samples": 2_048, "test_periods": 1_000, "test_warmup": 500,
+    "batch_size": 256,
+}  # fmt: skip
+"""HDPO overrides of the warehouse / transshipment suites: smaller dev / test sets and test horizon
+than the reference protocol (8,192 scenarios), so that a GNN over 50 stores trains and tests in
+minutes on one CPU core."""
+
+
+def _reference(setting: SettingConfig) -> dict[str, float]:
+    """The setting's exact optimum (``optimal_cost``) or lower bound, and which one it is."""
+    known = known_optimum(setting)
+    if "optimal_cost" in known:
+        return {"optimal_cost": known["optimal_cost"]}
+    if "lower_bound" in known:
+        return {"lower_bound": known["lower_bound"]}
+    return {}
+
+
+def _with_gap(test_cost: float, reference: dict[str, float]) -> dict[str, float]:
+    """``reference`` plus ``gap_pct``, the test cost's excess over it in percent (NaN if none)."""
+    value = next(iter(reference.values()), math.nan)
+    return reference | {"gap_pct": 100 * (test_cost / value - 1)}
+
+
+def _hdpo_method(
+    config: BenchConfig,
+    policy: str,
+    extra: Callable[[SettingConfig], dict] | None = None,
+    **hdpo_overrides: object,
+):
+    """``method(instance, seed)``: train ``policy`` by HDPO within the step and time budgets,
+    report its test cost against the setting's exact optimum or lower bound (plus
+    ``extra(setting)`` figures)."""
+
+    def method(instance: Instance, seed: int) -> dict[str, float]:
+        fields = {**config.hdpo.__dict__, **instance.hdpo, **hdpo_overrides}
+        hdpo = HDPOConfig(**{**fields, "policy": policy, "seed": seed})
         trainer = TrainerConfig(
-            max_steps=100_000,
+            max_steps=config.max_steps,
             max_time_s=config.time_limit_s,
-            eval_every=50,
+            eval_every=min(50, max(1, config.max_steps // 20)),
             metric="cost",
             progress=False,
         )
-        run = HDPORun(TrainConfig(setting, hdpo, trainer))
+        run = HDPORun(TrainConfig(instance.setting, hdpo, trainer))
         fitted = run.fit()
         tested = run.test(progress=False)
-        best = known_optimum(setting).get("optimal_cost", math.nan)
         row = {
             "test_cost": tested["cost"],
             "test_cost_se": tested["cost_se"],
-            "optimal_cost": best,
-            "gap_pct": 100 * (tested["cost"] / best - 1),
+            **_with_gap(tested["cost"], _reference(instance.setting)),
             "train_steps": fitted["steps"],
             "train_time_s": fitted["train_time_s"],
         }
-        return row | (extra(setting) if extra is not None else {})
+        return row | (extra(instance.setting) if extra is not None else {})
 
     return method
 
@@ -107,7 +159,7 @@ def _lost_sales_heuristics(setting: SettingConfig) -> dict[str, float]:
 def _report(
     config: BenchConfig,
     methods: dict,
-    instances: dict[str, SettingConfig],
+    instances: dict[str, Instance],
     name: str,
     title: str,
     metrics: list[str],
@@ -127,7 +179,7 @@ def _report(
 
 def zipkin(config: BenchConfig) -> CommandOutput:
     instances = {
-        f"L={L} p={p:g}": SettingConfig(setting="one_store_lost", lead_time=L, penalty=p)
+        f"L={L} p={p:g}": Instance(SettingConfig(setting="one_store_lost", lead_time=L, penalty=p))
         for L in config.lead_times
         for p in config.penalties
     }
@@ -148,7 +200,9 @@ def zipkin(config: BenchConfig) -> CommandOutput:
 
 def backlog(config: BenchConfig) -> CommandOutput:
     instances = {
-        f"L={L} p={p:g}": SettingConfig(setting="one_store_backlog", lead_time=L, penalty=p)
+        f"L={L} p={p:g}": Instance(
+            SettingConfig(setting="one_store_backlog", lead_time=L, penalty=p)
+        )
         for L in config.lead_times
         for p in config.penalties
     }
@@ -165,9 +219,10 @@ def backlog(config: BenchConfig) -> CommandOutput:
 
 
 def serial(config: BenchConfig) -> CommandOutput:
-    instances = {"4 stages": SettingConfig(setting="serial")}
+    instances = {"4 stages": Instance(SettingConfig(setting="serial"))}
     methods = {
         "HDPO vanilla": _hdpo_method(config, "vanilla"),
+        "HDPO GNN": _hdpo_method(config, "gnn", hidden=(32, 32)),
         "HDPO echelon base-stock": _hdpo_method(config, "echelon_base_stock"),
     }
     metrics = ["test_cost", "optimal_cost", "gap_pct", "train_time_s"]
@@ -181,11 +236,65 @@ def serial(config: BenchConfig) -> CommandOutput:
     )
 
 
+def warehouse(config: BenchConfig) -> CommandOutput:
+    """Data efficiency on one warehouse with n stores: vanilla vs GNN vs trained base-stock."""
+    instances = {
+        f"n={n} train={m}": Instance(
+            SettingConfig(setting="one_warehouse_lost", stores=n),
+            {**WAREHOUSE_PROTOCOL, "train_samples": m},
+        )
+        for n in config.store_counts
+        for m in config.train_sizes
+    }
+    methods = {
+        "HDPO vanilla": _hdpo_method(config, "vanilla"),
+        "HDPO GNN": _hdpo_method(config, "gnn", hidden=(32, 32)),
+        "HDPO base-stock": _hdpo_method(config, "base_stock"),
+    }
+    metrics = ["test_cost", "train_steps", "train_time_s"]
+    rows = run_grid(methods, instances, config.seeds)
+    title = "One warehouse, n stores (lost sales): test cost by training-set size"
+    write_results(rows, "inventory_warehouse", metrics, config.results_dir, title=title)
+    wide = rows.pivot_table(index="instance", columns="method", values="test_cost", sort=False)
+    wide["GNN vs vanilla %"] = 100 * (wide["HDPO GNN"] / wide["HDPO vanilla"] - 1)
+    wide = wide.reset_index()
+    (config.results_dir / "inventory_warehouse_wide.md").write_text(
+        f"# {title}\n\n" + wide.to_markdown(index=False, floatfmt=".4g") + "\n"
+    )
+    summary = {
+        "gnn_no_worse_everywhere": bool((wide["GNN vs vanilla %"] <= 0.0).all()),
+        "max_gnn_vs_vanilla_pct": float(wide["GNN vs vanilla %"].max()),
+    }
+    return CommandOutput([(title, wide)], summary)
+
+
+def transshipment(config: BenchConfig) -> CommandOutput:
+    """A transshipment centre and n stores: HDPO policies against the relaxation's lower bound."""
+    instances = {
+        f"n={n}": Instance(SettingConfig(setting="transshipment", stores=n), WAREHOUSE_PROTOCOL)
+        for n in config.store_counts
+    }
+    methods = {
+        "HDPO vanilla (softmax)": _hdpo_method(config, "vanilla", allocation="softmax"),
+        "HDPO GNN": _hdpo_method(config, "gnn", hidden=(32, 32)),
+        "HDPO echelon base-stock": _hdpo_method(config, "echelon_base_stock"),
+    }
+    metrics = ["test_cost", "lower_bound", "gap_pct", "train_steps", "train_time_s"]
+    return _report(
+        config,
+        methods,
+        instances,
+        "inventory_transshipment",
+        "Transshipment centre + n stores: HDPO vs the centralised lower bound",
+        metrics,
+    )
+
+
 def _score_function_method(config: BenchConfig, method: str):
     """Like :func:`_hdpo_method` for REINFORCE / PPO (Beta policy, tested at its mean)."""
 
-    def run(setting: SettingConfig, seed: int) -> dict[str, float]:
-        built = build_setting(setting)
+    def run(instance: Instance, seed: int) -> dict[str, float]:
+        built = build_setting(instance.setting)
         hdpo = HDPOConfig(**{**config.hdpo.__dict__, "seed": seed})
         trainer = TrainerConfig(
             max_steps=10**9,
@@ -204,12 +313,10 @@ def _score_function_method(config: BenchConfig, method: str):
             hdpo.test_warmup,
             seed,
         )
-        best = known_optimum(setting).get("optimal_cost", math.nan)
         return {
             "test_cost": tested["cost"],
             "test_cost_se": tested["cost_se"],
-            "optimal_cost": best,
-            "gap_pct": 100 * (tested["cost"] / best - 1),
+            **_with_gap(tested["cost"], _reference(instance.setting)),
             "train_steps": result.steps,
             "train_time_s": result.wall_time_s,
         }
@@ -220,12 +327,14 @@ def _score_function_method(config: BenchConfig, method: str):
 def estimators(config: BenchConfig) -> CommandOutput:
     """HDPO vs REINFORCE vs PPO at the same wall-clock budget."""
     instances = {
-        f"lost L={L} p={p:g}": SettingConfig(setting="one_store_lost", lead_time=L, penalty=p)
+        f"lost L={L} p={p:g}": Instance(
+            SettingConfig(setting="one_store_lost", lead_time=L, penalty=p)
+        )
         for L in config.lead_times
         for p in config.penalties
     }
-    instances[f"warehouse + {config.stores} stores"] = SettingConfig(
-        setting="one_warehouse_lost", stores=config.stores
+    instances[f"warehouse + {config.stores} stores"] = Instance(
+        SettingConfig(setting="one_warehouse_lost", stores=config.stores)
     )
     methods = {
         "HDPO (pathwise)": _hdpo_method(config, "vanilla"),
@@ -279,7 +388,7 @@ def speed(config: BenchConfig) -> CommandOutput:
 def bench(config: BenchConfig) -> CommandOutput:
     """Run the benchmark suite named by ``config.suite``."""
     suites = {
-        "zipkin": zipkin, "backlog": backlog, "serial": serial, "estimators": estimators,
-        "speed": speed,
+        "zipkin": zipkin, "backlog": backlog, "serial": serial, "warehouse": warehouse,
+        "transshipment": transshipment, "estimators": estimators, "speed": speed,
     }  # fmt: skip
     return suites[config.suite](config)

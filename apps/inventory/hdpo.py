@@ -30,6 +30,7 @@ from apps.inventory.policies import (
     BaseStockPolicy,
     GNNPolicy,
     VanillaPolicy,
+    downstream_matrix,
     newsvendor_levels,
 )
 from apps.inventory.settings import Setting, SettingConfig, build_setting
@@ -138,7 +139,8 @@ def make_policy(setting: Setting, config: HDPOConfig) -> nn.Module:
         cap[net.stores] = 2.0 * setting.demand_mean
         return BaseStockPolicy(levels, cap=cap)
     if config.policy == "echelon_base_stock":
-        echelon_levels = levels.clone()
+        # a location's echelon covers its own and every downstream location's newsvendor stock
+        echelon_levels = downstream_matrix(net) @ levels
         return BaseStockPolicy(echelon_levels, network=net, echelon=True)
     raise ConfigError(f"unknown policy {config.policy!r}")
 

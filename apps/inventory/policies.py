@@ -23,7 +23,7 @@ def location_demand_rate(network: Network, demand_mean: torch.Tensor) -> torch.T
     """``[N]`` demand rate each location serves: its store's mean, or the sum of the stores below."""
     store_demand = torch.zeros(network.num_locations)
     store_demand[network.stores] = demand_mean
-    return _downstream_matrix(network) @ store_demand
+    return downstream_matrix(network) @ store_demand
 
 
 def observation_features(obs: Observation, scale: torch.Tensor) -> torch.Tensor:
@@ -153,7 +153,7 @@ class BaseStockPolicy(nn.Module):
         if echelon:
             if network is None:
                 raise ValueError("echelon base-stock needs the network")
-            self.register_buffer("downstream", _downstream_matrix(network))
+            self.register_buffer("downstream", downstream_matrix(network))
         else:
             self.downstream = None
 
@@ -167,7 +167,7 @@ class BaseStockPolicy(nn.Module):
         return orders
 
 
-def _downstream_matrix(network: Network) -> torch.Tensor:
+def downstream_matrix(network: Network) -> torch.Tensor:
     """``[N, N]`` with ``D[k, j] = 1`` when ``j`` is ``k`` or downstream of ``k``."""
     n = network.num_locations
     matrix = torch.eye(n)
