@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 
 from apps.inventory import optimal
-from apps.inventory.exact import known_optimum
+from apps.inventory.exact import gap_to_reference
 from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, evaluate_cost, make_policy
 from apps.inventory.score_function import train_score_function
 from apps.inventory.settings import SettingConfig, build_setting
@@ -94,20 +94,9 @@ than the reference protocol (8,192 scenarios), so that a GNN over 50 stores trai
 minutes on one CPU core."""
 
 
-def _reference(setting: SettingConfig) -> dict[str, float]:
-    """The setting's exact optimum (``optimal_cost``) or lower bound, and which one it is."""
-    known = known_optimum(setting)
-    if "optimal_cost" in known:
-        return {"optimal_cost": known["optimal_cost"]}
-    if "lower_bound" in known:
-        return {"lower_bound": known["lower_bound"]}
-    return {}
-
-
-def _with_gap(test_cost: float, reference: dict[str, float]) -> dict[str, float]:
-    """``reference`` plus ``gap_pct``, the test cost's excess over it in percent (NaN if none)."""
-    value = next(iter(reference.values()), math.nan)
-    return reference | {"gap_pct": 100 * (test_cost / value - 1)}
+def _gap(setting: SettingConfig, test_cost: float) -> dict[str, float]:
+    """:func:`gap_to_reference` with ``gap_pct`` NaN where no reference is known."""
+    return {"gap_pct": math.nan} | gap_to_reference(setting, test_cost)
 
 
 def _hdpo_method(
@@ -136,7 +125,7 @@ def _hdpo_method(
         row = {
             "test_cost": tested["cost"],
             "test_cost_se": tested["cost_se"],
-            **_with_gap(tested["cost"], _reference(instance.setting)),
+            **_gap(instance.setting, tested["cost"]),
             "train_steps": fitted["steps"],
             "train_time_s": fitted["train_time_s"],
         }
@@ -316,7 +305,7 @@ def _score_function_method(config: BenchConfig, method: str):
         return {
             "test_cost": tested["cost"],
             "test_cost_se": tested["cost_se"],
-            **_with_gap(tested["cost"], _reference(instance.setting)),
+            **_gap(instance.setting, tested["cost"]),
             "train_steps": result.steps,
             "train_time_s": result.wall_time_s,
         }

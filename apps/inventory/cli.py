@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from apps.inventory.bench import BenchConfig, bench
-from apps.inventory.exact import known_optimum
+from apps.inventory.exact import gap_to_reference, known_optimum
 from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, load_run
 from apps.inventory.settings import SettingConfig
 from core.cli import App, Command, CommandOutput
@@ -19,13 +19,12 @@ from core.trainer import TrainerConfig
 
 
 def train(config: TrainConfig) -> CommandOutput:
-    """Train a policy with HDPO, then report its test cost (and the optimum where one is known)."""
+    """Train a policy with HDPO, then report its test cost (and the optimum or lower bound where
+    one is known)."""
     run = HDPORun(config)
     summary = run.fit()
     summary.update({f"test_{k}": v for k, v in run.test().items()})
-    summary.update(known_optimum(config.setting))
-    if "optimal_cost" in summary:
-        summary["gap_pct"] = 100 * (summary["test_cost"] / summary["optimal_cost"] - 1)
+    summary.update(gap_to_reference(config.setting, summary["test_cost"]))
     if config.trainer.out is not None:
         (config.trainer.out / "results.json").write_text(json.dumps(summary, indent=2))
     return CommandOutput([("HDPO training", pd.DataFrame([summary]))], summary)
@@ -54,15 +53,14 @@ def evaluate(config: EvalConfig) -> CommandOutput:
             hdpo.test_warmup = config.test_periods // 2
         hdpo.test_periods = config.test_periods
     summary = {f"test_{k}": v for k, v in run.test().items()}
-    summary.update(known_optimum(run.config.setting))
-    if "optimal_cost" in summary:
-        summary["gap_pct"] = 100 * (summary["test_cost"] / summary["optimal_cost"] - 1)
+    summary.update(gap_to_reference(run.config.setting, summary["test_cost"]))
     return CommandOutput([(f"test cost of {config.run}", pd.DataFrame([summary]))], summary)
 
 
 @dataclass
 class OptimalConfig:
-    """Exact optimum of a setting (lost sales: dynamic programming; backlog: closed form)."""
+    """Exact optimum of a setting (lost sales: dynamic programming; backlog: closed form; serial:
+    Clark-Scarf), or a lower bound (transshipment: centralised relaxation)."""
 
     setting: SettingConfig = field(default_factory=SettingConfig)
 
@@ -71,7 +69,8 @@ def optimum(config: OptimalConfig) -> CommandOutput:
     result = known_optimum(config.setting)
     if not result:
         raise ConfigError(
-            f"no exact optimum is known for setting {config.setting.setting!r} with these options"
+            f"no exact optimum or bound is known for setting {config.setting.setting!r} with these "
+            "options"
         )
     return CommandOutput([("optimal policy", pd.DataFrame([result]))], result)
 
@@ -118,7 +117,7 @@ APP = App(
         Command("eval", "test cost of a trained run", EvalConfig, evaluate, json_output=True),
         Command(
             "optimal",
-            "exact optimum of a setting (DP / closed form)",
+            "exact optimum of a setting (DP / closed form) or its lower bound",
             OptimalConfig,
             optimum,
             json_output=True,

@@ -60,3 +60,13 @@ def known_optimum(setting_config: SettingConfig) -> dict[str, float]:
         )
         return {"lower_bound": bound}
     return {}
+
+
+def gap_to_reference(setting_config: SettingConfig, test_cost: float) -> dict[str, float]:
+    """The setting's optimum (``optimal_cost``) or else lower bound (``lower_bound``), and
+    ``gap_pct``: how far ``test_cost`` lies above it, in percent; empty when neither is known."""
+    known = known_optimum(setting_config)
+    for key in ("optimal_cost", "lower_bound"):
+        if key in known:
+            return {key: known[key], "gap_pct": 100 * (test_cost / known[key] - 1)}
+    return {}

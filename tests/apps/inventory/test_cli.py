@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from apps.inventory import bench, optimal
+from apps.inventory.settings import SettingConfig, build_setting
 from core import cli
 
 TINY = [
@@ -14,6 +17,10 @@ TINY = [
     "--test-periods", "200", "--test-warmup", "100", "--batch-size", "64",
     "--eval-every", "5", "--no-progress",
 ]  # fmt: skip
+
+
+_ONE_STORE = build_setting(SettingConfig(setting="transshipment", stores=1))
+STORE_1 = (float(_ONE_STORE.demand_mean[0]), float(_ONE_STORE.demand_std[0]))
 
 
 def _json(capsys: pytest.CaptureFixture) -> dict:
@@ -49,7 +56,11 @@ def test_optimal_command(capsys) -> None:
     assert cli.main([*argv, "--penalty", "19", "--json"]) == 0
     assert _json(capsys)["summary"]["optimal_cost"] == pytest.approx(7.66, abs=0.005)
     assert cli.main(["inventory", "optimal", "--setting", "one_warehouse_lost"]) == 2
-    assert "no exact optimum" in capsys.readouterr().err
+    assert "no exact optimum or bound" in capsys.readouterr().err
+    argv = ["inventory", "optimal", "--setting", "transshipment", "--stores", "1"]
+    assert cli.main([*argv, "--lead-time", "2", "--penalty", "9", "--json"]) == 0
+    bound = _json(capsys)["summary"]["lower_bound"]  # one store: exact, lead time 3 + 2
+    assert bound == pytest.approx(optimal.backlog_base_stock_optimum(*STORE_1, 5, 1.0, 9.0)[1])
 
 
 @pytest.mark.parametrize(
@@ -68,15 +79,39 @@ def test_bad_input_is_one_line_exit_2(capsys, argv: list[str], message: str) -> 
     assert message in err[0]
 
 
-@pytest.mark.parametrize("suite", ["zipkin", "backlog", "serial", "estimators"])
-def test_bench_suites_write_their_tables(tmp_path: Path, capsys, suite: str) -> None:
+TINY_WAREHOUSE_PROTOCOL = {
+    "dev_samples": 64, "test_samples": 64, "test_periods": 60, "test_warmup": 30, "batch_size": 16,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("suite", ["zipkin", "backlog", "serial", "estimators", "transshipment"])
+def test_bench_suites_write_their_tables(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, suite: str
+) -> None:
+    monkeypatch.setattr(bench, "WAREHOUSE_PROTOCOL", TINY_WAREHOUSE_PROTOCOL)
     argv = ["inventory", "bench", "--suite", suite, "--lead-times", "1", "--penalties", "4"]
+    argv += ["--store-counts", "2", "--max-steps", "3"]
     argv += ["--time-limit-s", "1", "--quick", "--results-dir", str(tmp_path), "--json", *TINY[:-3]]
     assert cli.main(argv) == 0
     summary = _json(capsys)["summary"]
     assert summary["mean_gap_pct"] > -5.0  # a policy cannot beat the optimum beyond noise
     assert (tmp_path / f"inventory_{suite}.csv").exists()
     assert (tmp_path / f"inventory_{suite}.md").exists()
+
+
+def test_warehouse_bench_compares_gnn_with_vanilla(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "WAREHOUSE_PROTOCOL", TINY_WAREHOUSE_PROTOCOL)
+    argv = ["inventory", "bench", "--suite", "warehouse", "--store-counts", "2", "3"]
+    argv += ["--train-sizes", "8", "--max-steps", "3", "--results-dir", str(tmp_path), "--json"]
+    assert cli.main(argv) == 0
+    summary = _json(capsys)["summary"]
+    assert set(summary) == {"gnn_no_worse_everywhere", "max_gnn_vs_vanilla_pct"}
+    rows = pd.read_csv(tmp_path / "inventory_warehouse.csv")
+    assert len(rows) == 3 * 2  # three methods x two instances
+    assert (rows["train_steps"] == 3).all()
+    assert (tmp_path / "inventory_warehouse_wide.md").exists()
 
 
 def test_speed_bench(tmp_path: Path, capsys) -> None:
