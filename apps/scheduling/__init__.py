@@ -1,4 +1,1 @@
-"""Schedulers: PPO job-shop dispatching (``jobshop``), later SoC DAG and IoT/cloud scheduling.
-
-Planned (see the project's issues).
-"""
+"""Scheduling apps: job-shop dispatching (``jobshop``) and what every scheduler shares (``common``)."""

@@ -1,0 +1,1 @@
+"""What all schedulers of the suite share: the independent feasibility checker (``feasibility``)."""
