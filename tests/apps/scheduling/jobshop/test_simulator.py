@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sympy.utilities.iterables import multiset_permutations
 
 from apps.scheduling.jobshop.cpsat import solve_cpsat
 from apps.scheduling.jobshop.instances import JobShopInstance, load_benchmark, random_instance
@@ -18,7 +17,21 @@ from core.errors import ConfigError
 def _all_orders(instance: JobShopInstance) -> np.ndarray:
     """Every distinct dispatch order (job index per decision), ``[orders, n m]``."""
     n, m = instance.durations.shape
-    return np.array(list(multiset_permutations(np.repeat(np.arange(n), m))))
+    orders: list[list[int]] = []
+
+    def extend(prefix: list[int], left: list[int]) -> None:
+        if len(prefix) == n * m:
+            orders.append(prefix.copy())
+        for job in range(n):
+            if left[job]:
+                left[job] -= 1
+                prefix.append(job)
+                extend(prefix, left)
+                prefix.pop()
+                left[job] += 1
+
+    extend([], [m] * n)
+    return np.array(orders)
 
 
 def _run_orders(instance: JobShopInstance, orders: np.ndarray, insertion: bool):
