@@ -76,10 +76,7 @@ def dispatch(
     work = _Work(simulator.durations)
     rng = np.random.default_rng(seed)
     while not simulator.done:
-        mask = simulator.action_mask()
-        if nondelay:
-            starts = simulator.earliest_starts()
-            mask &= starts == np.where(mask, starts, np.iinfo(np.int64).max).min(1, keepdims=True)
+        mask = simulator.valid_jobs(nondelay)
         priority = np.where(mask, score(simulator, work, rng), -np.inf)
         simulator.step(priority.argmax(1))
     return simulator.result()

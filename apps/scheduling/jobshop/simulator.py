@@ -103,15 +103,25 @@ class JobShopSimulator:
         """bool ``[B, n]``: jobs with operations left."""
         return self.next_op < self.num_machines
 
-    def candidate_ops(self) -> np.ndarray:
-        """int ``[B, n]``: each job's next operation index (``m`` once the job is finished)."""
-        return self.next_op
+    def valid_jobs(self, nondelay: bool = False) -> np.ndarray:
+        """bool ``[B, n]``: jobs with operations left; with ``nondelay``, only those whose next
+        operation could start earliest (Giffler-Thompson non-delay candidates)."""
+        mask = self.action_mask()
+        if nondelay:
+            starts = self.earliest_starts()
+            earliest = np.where(mask, starts, _FAR).min(1, keepdims=True)
+            mask &= starts == earliest
+        return mask
 
     def earliest_starts(self) -> np.ndarray:
         """int ``[B, n]``: where each job's next operation would start if picked now (finished
         jobs: meaningless, mask them with :meth:`action_mask`)."""
         jobs = np.broadcast_to(np.arange(self.num_jobs), (self.batch, self.num_jobs))
         return self._placement(jobs)[0]
+
+    def machine_ready(self) -> np.ndarray:
+        """int ``[B, m]``: end of the latest operation on each machine (0 while it is empty)."""
+        return np.where(self.machine_end < _FAR, self.machine_end, 0).max(-1)
 
     def _placement(self, jobs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Start time, machine and slot (position among the machine's intervals) of the next
