@@ -59,6 +59,17 @@ class RolloutBuffer:
     def full(self) -> bool:
         return self.pos == self.num_steps
 
+    def _needs_storage(self, storage: torch.Tensor | None, item: torch.Tensor) -> bool:
+        """Whether ``storage`` must be (re)allocated for ``item``: at the first step, or when a
+        new rollout brings another shape (e.g. a curriculum over instance sizes)."""
+        if storage is None or storage.shape[1:] == item.shape:
+            return storage is None
+        if self.pos != 0:
+            raise ValueError(
+                f"shape changed within a rollout: {tuple(storage.shape[1:])} -> {tuple(item.shape)}"
+            )
+        return True
+
     def add(
         self,
         obs: Observation,
@@ -75,7 +86,7 @@ class RolloutBuffer:
             raise RuntimeError("rollout buffer is full; call reset() first")
         t = self.pos
         if isinstance(obs, torch.Tensor):
-            if self.obs is None:
+            if self._needs_storage(self.obs, obs):
                 self.obs = torch.zeros(
                     (self.num_steps, *obs.shape), dtype=obs.dtype, device=self.device
                 )
@@ -84,13 +95,13 @@ class RolloutBuffer:
             if self.obs is None or t == 0:
                 self.obs = []
             self.obs.append(obs.to_data_list())
-        if self.actions is None:
+        if self._needs_storage(self.actions, action):
             self.actions = torch.zeros(
                 (self.num_steps, *action.shape), dtype=action.dtype, device=self.device
             )
         self.actions[t] = action
         if action_mask is not None:
-            if self.action_masks is None:
+            if self._needs_storage(self.action_masks, action_mask):
                 self.action_masks = torch.zeros(
                     (self.num_steps, *action_mask.shape), dtype=torch.bool, device=self.device
                 )

@@ -76,3 +76,28 @@ def test_buffer_guards_its_protocol() -> None:
         next(buffer.minibatches(2))
     buffer.reset()
     assert not buffer.full
+
+
+def test_a_new_rollout_may_change_the_observation_shape_but_not_mid_rollout() -> None:
+    """Curricula over instance sizes change observation and mask shapes between rollouts."""
+    buffer = RolloutBuffer(2, B)
+
+    def add(size: int) -> None:
+        buffer.add(
+            torch.ones(B, size, 3),
+            torch.zeros(B, dtype=torch.long),
+            torch.zeros(B),
+            torch.zeros(B),
+            torch.zeros(B),
+            torch.zeros(B),
+            action_mask=torch.ones(B, size, dtype=torch.bool),
+        )
+
+    add(4)
+    add(4)
+    buffer.reset()
+    add(6)
+    assert buffer.obs.shape == (2, B, 6, 3)
+    assert buffer.action_masks.shape == (2, B, 6)
+    with pytest.raises(ValueError, match="within a rollout"):
+        add(5)

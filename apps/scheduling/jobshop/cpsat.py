@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from apps.scheduling.jobshop.breakdowns import real_downtimes
 from apps.scheduling.jobshop.instances import JobShopInstance
 from core.errors import ConfigError, PgsuiteError
 
@@ -31,6 +32,7 @@ def solve_cpsat(
     workers: int = 2,
     hint_start: np.ndarray | None = None,
     seed: int = 0,
+    downtimes: np.ndarray | None = None,
 ) -> CPSATResult:
     """Minimise the makespan with CP-SAT.
 
@@ -41,6 +43,8 @@ def solve_cpsat(
         hint_start: int ``[n, m]`` start times of a feasible schedule to start from (a hint:
             CP-SAT begins its search there and so is never worse than it).
         seed: random seed of the search.
+        downtimes: int ``[m, D, 2]`` machine breakdowns, fixed intervals in the no-overlap
+            constraints (CP-SAT knows them all in advance: a clairvoyant reference).
 
     Raises:
         ConfigError: non-positive limit or workers, or a hint of the wrong shape.
@@ -52,6 +56,10 @@ def solve_cpsat(
         raise ConfigError(f"need time_limit_s > 0 and workers >= 1, got {time_limit_s}, {workers}")
     n, m = instance.durations.shape
     horizon = int(instance.durations.sum())
+    fixed: list[tuple[int, int, int]] = []
+    if downtimes is not None:
+        fixed = list(zip(*(a.tolist() for a in real_downtimes(np.asarray(downtimes))), strict=True))
+        horizon += max((end for _, _, end in fixed), default=0)  # all work after all repairs
     model = cp_model.CpModel()
     starts = np.empty((n, m), dtype=object)
     ends = np.empty((n, m), dtype=object)
@@ -65,6 +73,10 @@ def solve_cpsat(
             per_machine[int(instance.machines[j, k])].append(interval)
             if k > 0:
                 model.add(starts[j, k] >= ends[j, k - 1])
+    for machine, start, end in fixed:
+        per_machine[machine].append(
+            model.new_fixed_size_interval_var(start, end - start, f"down{machine}_{start}")
+        )
     for intervals in per_machine:
         model.add_no_overlap(intervals)
     makespan = model.new_int_var(0, horizon, "makespan")

@@ -10,7 +10,8 @@ in units of the mean operation duration, so an episode's return is ``-(makespan 
 bound) / mean duration``; or ``sparse``, ``-makespan / mean duration`` at the last step.
 
 Instances come from a fixed list (``instances``) or a seeded Taillard-style generator (``jobs``,
-``machines``), drawn anew at every reset.
+``machines``), drawn anew at every reset; with ``breakdowns`` every episode also draws random
+machine downtimes (:mod:`~apps.scheduling.jobshop.breakdowns`) from the same seeded stream.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from apps.scheduling.jobshop.breakdowns import Breakdowns
 from apps.scheduling.jobshop.features import NUM_FEATURES, operation_features
 from apps.scheduling.jobshop.instances import JobShopInstance, load_benchmark, random_instance
 from apps.scheduling.jobshop.simulator import JobShopSimulator
@@ -83,18 +85,22 @@ class JobShopBatchEnv:
         reward: RewardName = "dense",
         insertion: bool = True,
         nondelay: bool = True,
+        breakdowns: Breakdowns | None = None,
     ) -> None:
         if num_envs < 1:
             raise ConfigError(f"num_envs must be >= 1, got {num_envs}")
         if reward not in ("dense", "sparse"):
             raise ConfigError(f"reward must be dense or sparse, got {reward!r}")
         self.num_envs, self.source, self.reward_kind = num_envs, source, reward
-        self.insertion, self.nondelay = insertion, nondelay
+        self.insertion, self.nondelay, self.breakdowns = insertion, nondelay, breakdowns
         self.sim: JobShopSimulator | None = None
 
     def _start(self) -> torch.Tensor:
         self.batch = self.source.draw(self.num_envs)
-        self.sim = JobShopSimulator.from_instances(self.batch, self.insertion)
+        downtimes = None
+        if self.breakdowns is not None:
+            downtimes = self.breakdowns.sample_batch(self.batch, self.source.rng)
+        self.sim = JobShopSimulator.from_instances(self.batch, self.insertion, downtimes)
         self.unit = np.maximum(self.sim.durations.mean(axis=(1, 2)), 1e-9)
         self.bound = self.sim.makespan_lower_bound()
         return self.observation()
@@ -152,6 +158,8 @@ class JobShopEnv(gym.Env):
         reward: ``dense`` or ``sparse``.
         insertion: place operations into idle gaps.
         nondelay: restrict the mask to the non-delay candidates.
+        breakdowns: random machine breakdowns, a :class:`Breakdowns` or its fields as a dict
+            (e.g. ``{"mtbf": 20, "mttr": 2}``); default none.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's convention)
@@ -164,11 +172,14 @@ class JobShopEnv(gym.Env):
         reward: RewardName = "dense",
         insertion: bool = True,
         nondelay: bool = True,
+        breakdowns: Breakdowns | dict | None = None,
     ) -> None:
         if isinstance(instance, str):
             instance = load_benchmark(instance)
+        if isinstance(breakdowns, dict):
+            breakdowns = Breakdowns(**breakdowns)
         source = InstanceSource([instance] if instance is not None else None, jobs, machines)
-        self.env = JobShopBatchEnv(1, source, reward, insertion, nondelay)
+        self.env = JobShopBatchEnv(1, source, reward, insertion, nondelay, breakdowns)
         n, m = source.jobs, source.machines
         self.action_space = gym.spaces.Discrete(n)
         size = n * m * (NUM_FEATURES + 1)

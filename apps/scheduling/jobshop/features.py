@@ -23,7 +23,7 @@ FEATURE_NAMES = (
     "job_work_left",  # work of the job from this operation on / (mean duration x m)
     "start_delay",  # candidates: (earliest start - now) / mean duration; others 0
     "machine_work_left",  # unscheduled work on the machine / (mean duration x n)
-    "machine_free_in",  # (machine's last end - now)^+ / mean duration
+    "machine_free_in",  # (machine's last end or current repair's end - now)^+ / mean duration
     "position",  # index of the operation in its job / m
 )
 NUM_FEATURES = len(FEATURE_NAMES)
@@ -46,7 +46,7 @@ def operation_features(sim: JobShopSimulator) -> np.ndarray:
     job_left = np.cumsum(pending[..., ::-1], axis=2)[..., ::-1]
     machine_left = np.zeros((B, m))
     np.add.at(machine_left, (np.arange(B)[:, None, None], sim.machines), pending)
-    last_end = sim.machine_ready()
+    last_end = sim.machine_ready(now[:, 0, 0])  # breakdowns show once they have started
     per_op_machine_left = np.take_along_axis(machine_left, sim.machines.reshape(B, -1), 1)
     per_op_free = np.take_along_axis(last_end, sim.machines.reshape(B, -1), 1).reshape(B, n, m)
     features = np.stack(

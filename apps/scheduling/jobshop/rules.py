@@ -88,6 +88,10 @@ def dispatch_instance(
     seed: int = 0,
     insertion: bool = True,
     nondelay: bool = True,
+    downtimes: np.ndarray | None = None,
 ) -> ScheduleResult:
-    """:func:`dispatch` on a single instance (a batch of one)."""
-    return dispatch(JobShopSimulator.from_instances([instance], insertion), rule, seed, nondelay)
+    """:func:`dispatch` on a single instance (a batch of one); ``downtimes``: int ``[m, D, 2]``
+    machine breakdowns."""
+    batch_downtimes = None if downtimes is None else downtimes[None]
+    sim = JobShopSimulator.from_instances([instance], insertion, batch_downtimes)
+    return dispatch(sim, rule, seed, nondelay)

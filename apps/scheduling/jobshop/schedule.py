@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from apps.scheduling.common.feasibility import Violation, check_schedule, find_violations
+from apps.scheduling.jobshop.breakdowns import real_downtimes
 from apps.scheduling.jobshop.instances import JobShopInstance
 
 
@@ -14,29 +15,46 @@ def job_precedences(num_jobs: int, num_machines: int) -> np.ndarray:
     return np.stack([ops[:, :-1].ravel(), ops[:, 1:].ravel()], axis=1)
 
 
-def violations(instance: JobShopInstance, start: np.ndarray, end: np.ndarray) -> list[Violation]:
-    """Broken constraints of a schedule (``start``, ``end``: ``[n, m]`` per job and operation)."""
-    return find_violations(
-        np.ravel(start),
-        np.ravel(end),
-        instance.machines.ravel(),
-        instance.durations.ravel(),
-        job_precedences(instance.num_jobs, instance.num_machines),
-    )
+def _flat(
+    instance: JobShopInstance,
+    start: np.ndarray,
+    end: np.ndarray,
+    downtimes: np.ndarray | None,
+) -> tuple[np.ndarray, ...]:
+    """Operations, then downtimes as fixed extra operations on their machines (they must not
+    overlap any operation; they have no precedences)."""
+    starts, ends = np.ravel(start), np.ravel(end)
+    machines, durations = instance.machines.ravel(), instance.durations.ravel()
+    if downtimes is not None:
+        machine, down_start, down_end = real_downtimes(np.asarray(downtimes))
+        starts, ends = np.concatenate([starts, down_start]), np.concatenate([ends, down_end])
+        machines = np.concatenate([machines, machine])
+        durations = np.concatenate([durations, down_end - down_start])
+    precedences = job_precedences(instance.num_jobs, instance.num_machines)
+    return starts, ends, machines, durations, precedences
 
 
-def verified_makespan(instance: JobShopInstance, start: np.ndarray, end: np.ndarray) -> int:
+def violations(
+    instance: JobShopInstance,
+    start: np.ndarray,
+    end: np.ndarray,
+    downtimes: np.ndarray | None = None,
+) -> list[Violation]:
+    """Broken constraints of a schedule (``start``, ``end``: ``[n, m]`` per job and operation;
+    ``downtimes``: optional int ``[m, D, 2]`` machine breakdowns no operation may overlap)."""
+    return find_violations(*_flat(instance, start, end, downtimes))
+
+
+def verified_makespan(
+    instance: JobShopInstance,
+    start: np.ndarray,
+    end: np.ndarray,
+    downtimes: np.ndarray | None = None,
+) -> int:
     """The makespan of a schedule after the independent feasibility check.
 
     Raises:
         InfeasibleScheduleError: when any constraint is broken.
     """
-    return int(
-        check_schedule(
-            np.ravel(start),
-            np.ravel(end),
-            instance.machines.ravel(),
-            instance.durations.ravel(),
-            job_precedences(instance.num_jobs, instance.num_machines),
-        )
-    )
+    check_schedule(*_flat(instance, start, end, downtimes))
+    return int(np.max(end))

@@ -9,6 +9,9 @@ its job and its machine allow:
   last operation;
 - ``insertion=False``: after the machine's last operation (semi-active, "append" schedules).
 
+Optional machine downtimes (:mod:`~apps.scheduling.jobshop.breakdowns`) are pre-placed intervals
+on the machines' timelines: operations go into gaps that fit them whole, so none overlaps a repair.
+
 Everything is numpy over the batch: a decision costs a fixed number of array operations whatever
 ``B`` is. Times are integers (the benchmarks' durations are).
 
@@ -51,9 +54,17 @@ class JobShopSimulator:
         durations: int ``[B, n, m]``.
         machines: int ``[B, n, m]`` (each row a permutation of ``0..m-1``).
         insertion: place operations into earlier idle gaps (active schedules).
+        downtimes: int ``[B, m, D, 2]`` machine breakdowns (start, end), sorted per machine and
+            padded with :data:`~apps.scheduling.jobshop.breakdowns.PAD`; ``None``: none.
     """
 
-    def __init__(self, durations: np.ndarray, machines: np.ndarray, insertion: bool = True) -> None:
+    def __init__(
+        self,
+        durations: np.ndarray,
+        machines: np.ndarray,
+        insertion: bool = True,
+        downtimes: np.ndarray | None = None,
+    ) -> None:
         durations, machines = np.asarray(durations), np.asarray(machines)
         if durations.ndim != 3 or durations.shape != machines.shape:
             raise ConfigError(
@@ -64,12 +75,25 @@ class JobShopSimulator:
         self.machines = machines.astype(np.int64)
         self.insertion = insertion
         self.batch, self.num_jobs, self.num_machines = durations.shape
+        B, m = self.batch, self.num_machines
+        if downtimes is None:
+            downtimes = np.full((B, m, 0, 2), _FAR, dtype=np.int64)
+        downtimes = np.asarray(downtimes, dtype=np.int64)
+        if downtimes.ndim != 4 or downtimes.shape[:2] != (B, m) or downtimes.shape[3] != 2:
+            raise ConfigError(f"downtimes must be [{B}, {m}, D, 2], got {downtimes.shape}")
+        real = downtimes[..., 0] < _FAR
+        if (real & (downtimes[..., 1] <= downtimes[..., 0])).any() or (downtimes < 0).any():
+            raise ConfigError("every downtime needs 0 <= start < end")
+        self.downtimes = downtimes
         self._rows = np.arange(self.batch)
         self.reset()
 
     @classmethod
     def from_instances(
-        cls, instances: list[JobShopInstance], insertion: bool = True
+        cls,
+        instances: list[JobShopInstance],
+        insertion: bool = True,
+        downtimes: np.ndarray | None = None,
     ) -> JobShopSimulator:
         sizes = {instance.durations.shape for instance in instances}
         if len(sizes) != 1:
@@ -78,6 +102,7 @@ class JobShopSimulator:
             np.stack([i.durations for i in instances]),
             np.stack([i.machines for i in instances]),
             insertion,
+            downtimes,
         )
 
     def reset(self) -> None:
@@ -87,10 +112,15 @@ class JobShopSimulator:
         self.job_ready = np.zeros((B, n), dtype=np.int64)
         self.start = np.full((B, n, m), -1, dtype=np.int64)
         self.end = np.full((B, n, m), -1, dtype=np.int64)
-        # per machine, the scheduled intervals sorted by start; slot n is a sentinel
-        self.machine_start = np.full((B, m, n + 1), _FAR, dtype=np.int64)
-        self.machine_end = np.full((B, m, n + 1), _FAR, dtype=np.int64)
-        self.machine_count = np.zeros((B, m), dtype=np.int64)
+        # per machine, the occupied intervals (downtimes, then operations as they are placed)
+        # sorted by start; the last slot is a sentinel
+        D = self.downtimes.shape[2]
+        self.machine_start = np.full((B, m, n + D + 1), _FAR, dtype=np.int64)
+        self.machine_end = np.full((B, m, n + D + 1), _FAR, dtype=np.int64)
+        self.machine_start[..., :D] = self.downtimes[..., 0]
+        self.machine_end[..., :D] = self.downtimes[..., 1]
+        self.machine_count = (self.downtimes[..., 0] < _FAR).sum(-1)
+        self.last_end = np.zeros((B, m), dtype=np.int64)
         self.decisions = 0
         self._order = np.zeros((B, n * m), dtype=np.int64)
 
@@ -119,9 +149,15 @@ class JobShopSimulator:
         jobs = np.broadcast_to(np.arange(self.num_jobs), (self.batch, self.num_jobs))
         return self._placement(jobs)[0]
 
-    def machine_ready(self) -> np.ndarray:
-        """int ``[B, m]``: end of the latest operation on each machine (0 while it is empty)."""
-        return np.where(self.machine_end < _FAR, self.machine_end, 0).max(-1)
+    def machine_ready(self, now: np.ndarray | None = None) -> np.ndarray:
+        """int ``[B, m]``: end of the latest operation on each machine (0 while it is empty);
+        given ``now`` (int ``[B]``), also the end of a breakdown in progress at ``now`` (the only
+        breakdowns a dispatcher knows of)."""
+        if now is None:
+            return self.last_end.copy()
+        start, end = self.downtimes[..., 0], self.downtimes[..., 1]
+        in_progress = (start <= now[:, None, None]) & (now[:, None, None] < end)
+        return np.maximum(self.last_end, np.where(in_progress, end, 0).max(-1, initial=0))
 
     def _placement(self, jobs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Start time, machine and slot (position among the machine's intervals) of the next
@@ -136,12 +172,11 @@ class JobShopSimulator:
         count = self.machine_count[rows, machine][..., None]
         # gap i runs from the end of interval i - 1 (0 for the first) to the start of interval i
         previous_end = np.concatenate([np.zeros_like(ends[..., :1]), ends[..., :-1]], -1)
-        slots = np.arange(self.num_jobs + 1)
+        slots = np.arange(starts.shape[-1])
         candidate = np.maximum(ready[..., None], previous_end)
-        if self.insertion:
-            fits = (candidate + duration[..., None] <= starts) & (slots <= count)
-        else:
-            fits = slots == count
+        fits = (candidate + duration[..., None] <= starts) & (slots <= count)
+        if not self.insertion:  # only gaps after the machine's last operation
+            fits &= previous_end >= self.last_end[rows, machine][..., None]
         slot = fits.argmax(-1)
         return np.take_along_axis(candidate, slot[..., None], -1)[..., 0], machine, slot
 
@@ -173,6 +208,7 @@ class JobShopSimulator:
         self._insert(self.machine_start, machine, slot, start)
         self._insert(self.machine_end, machine, slot, end)
         self.machine_count[rows, machine] += 1
+        self.last_end[rows, machine] = np.maximum(self.last_end[rows, machine], end)
         self._order[:, self.decisions] = jobs
         self.decisions += 1
         return start

@@ -1,0 +1,225 @@
+"""``pgsuite jobshop bench``: gaps to the best-known makespans, per size class and method.
+
+Suites:
+    ``taillard``: ta01-ta80 (ten instances per size class, 15x15 ... 100x20).
+    ``classic``: the other classic families (ft, la, abz, orb, swv, yn).
+    ``speed``: simulator decisions per second without a policy (random valid actions) and the
+    greedy policy's time on one instance of each size.
+
+Every schedule is verified by the independent feasibility checker before its makespan counts
+(:class:`~apps.scheduling.jobshop.solve.Solver`). Rows accumulate in
+``benchmarks/results/jobshop_<suite>.csv``: a run replaces the rows of the (instance, method) pairs
+it ran and keeps the others, so long methods (CP-SAT at 60 s) can be added by separate runs; the
+Markdown reports are rebuilt from all rows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from apps.scheduling.jobshop.breakdowns import breakdowns_from
+from apps.scheduling.jobshop.instances import benchmark_names, load_benchmark, taillard_names
+from apps.scheduling.jobshop.rules import RULES
+from apps.scheduling.jobshop.simulator import JobShopSimulator
+from apps.scheduling.jobshop.solve import Solver, parse_method
+from core.bench import run_grid, write_results
+from core.cli import CommandOutput
+from core.errors import ConfigError
+
+DEFAULT_METHODS = (
+    "greedy",
+    "sample:128",
+    *RULES,
+    "cpsat:10",
+    "cpsat+policy:10",
+    "cpsat:60",
+    "cpsat+policy:60",
+)
+CLASSIC_FAMILIES = ("ft", "la", "abz", "orb", "swv", "yn")
+
+
+@dataclass
+class JobShopBenchConfig:
+    """pgsuite jobshop bench: regenerate a benchmark table."""
+
+    suite: Literal["taillard", "classic", "speed"] = "taillard"
+    """taillard (ta01-ta80 by size class), classic (ft, la, abz, orb, swv, yn) or speed."""
+    instances: tuple[str, ...] = ()
+    """Only these instances (default: the whole suite)."""
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    """Methods as in pgsuite jobshop solve --method."""
+    policy: Path | None = None
+    """Trained policy (run folder or .pt); default: the shipped policy."""
+    workers: int = 2
+    """CP-SAT search workers."""
+    seed: int = 0
+    """Seed of sampling, the random rule, CP-SAT and the breakdowns."""
+    mtbf: float | None = None
+    """Random machine breakdowns: mean up-time between them, in mean operation durations
+    (default: none). Every method meets the same breakdowns; CP-SAT knows them in advance."""
+    mttr: float = 2.0
+    """Mean repair time of a breakdown, in mean operation durations."""
+    results_dir: Path = Path("benchmarks/results")
+    """Folder for the CSV / Markdown results."""
+
+    def __post_init__(self) -> None:
+        for method in self.methods:
+            parse_method(method)
+        known = set(benchmark_names())
+        unknown = [name for name in self.instances if name not in known]
+        if unknown:
+            raise ConfigError(f"unknown instance(s) {unknown}; see pgsuite jobshop solve --help")
+
+
+def size_class(name: str) -> str:
+    """Group label of an instance: ``"ta01-10 (15x15)"`` for Taillard, else the family."""
+    if name.startswith("ta"):
+        first = (int(name[2:]) - 1) // 10 * 10 + 1
+        size = load_benchmark(name).size
+        return f"ta{first:02d}-{first + 9:02d} ({size})"
+    return name.rstrip("0123456789")
+
+
+def suite_instances(config: JobShopBenchConfig) -> list[str]:
+    if config.instances:
+        return list(config.instances)
+    if config.suite == "taillard":
+        return taillard_names()
+    return [n for n in benchmark_names() if n.rstrip("0123456789") in CLASSIC_FAMILIES]
+
+
+def _merge(new: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``new`` rows plus the rows of ``path`` for (instance, method) pairs ``new`` lacks."""
+    if not path.is_file():
+        return new
+    old = pd.read_csv(path)
+    ran = set(zip(new["instance"], new["method"], strict=True))
+    keep = [pair not in ran for pair in zip(old["instance"], old["method"], strict=True)]
+    return pd.concat([old[keep], new], ignore_index=True)
+
+
+def _ordered(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by instance order, then by the default method order (others last)."""
+    order = {m: i for i, m in enumerate(DEFAULT_METHODS)}
+    rank = rows["method"].map(lambda m: order.get(m, len(order)))
+    number = rows["instance"].str.extract(r"(\d+)$")[0].astype(float)
+    family = rows["instance"].str.rstrip("0123456789")
+    return (
+        rows.assign(_family=family, _number=number, _rank=rank)
+        .sort_values(["_family", "_number", "_rank", "method"])
+        .drop(columns=["_family", "_number", "_rank"])
+        .reset_index(drop=True)
+    )
+
+
+def wide_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean gap % per group (rows, then ``all``) and method (columns, default order first)."""
+    gaps = rows.pivot_table(index="group", columns="method", values="gap_pct", aggfunc="mean")
+    gaps.loc["all"] = rows.groupby("method")["gap_pct"].mean()
+    methods = [m for m in DEFAULT_METHODS if m in gaps.columns]
+    methods += sorted(set(gaps.columns) - set(methods))
+    groups = [*pd.unique(rows["group"]), "all"]
+    return gaps.loc[groups, methods].round(2)
+
+
+def quality(config: JobShopBenchConfig) -> CommandOutput:
+    solver = Solver(
+        config.policy, config.workers, config.seed, breakdowns_from(config.mtbf, config.mttr)
+    )
+    names = suite_instances(config)
+    instances = {name: load_benchmark(name) for name in names}
+
+    def method_fn(method: str):
+        def run(instance, seed):
+            solution = solver.solve(instance, method)
+            return {
+                "makespan": solution.makespan,
+                "best_known": instance.best_known or np.nan,
+                "gap_pct": solution.gap_pct,
+            }
+
+        return run
+
+    new = run_grid(
+        {m: method_fn(m) for m in config.methods},
+        instances,
+        [config.seed],
+        groups={name: size_class(name) for name in names},
+    )
+    name = f"jobshop_{config.suite}"
+    title = f"Job shop, {config.suite}: gap % to the best-known makespan and time per instance"
+    if config.mtbf is not None:
+        name += f"_breakdowns_mtbf{config.mtbf:g}_mttr{config.mttr:g}"
+        title = (
+            f"Job shop, {config.suite}, random breakdowns (mtbf {config.mtbf:g}, mttr "
+            f"{config.mttr:g} mean durations): makespan over the breakdown-free best known, %"
+        )
+    rows = _ordered(_merge(new, config.results_dir / f"{name}.csv"))
+    paths = write_results(rows, name, ["gap_pct", "time_s"], config.results_dir, title=title)
+    wide = wide_table(rows)
+    wide_path = config.results_dir / f"{name}_wide.md"
+    counts = rows.groupby("method")["instance"].nunique()
+    note = ", ".join(f"{m}: {counts[m]}" for m in wide.columns)
+    wide_path.write_text(
+        f"# {title}\n\nMean gap % per size class (instances per method: {note}).\n\n"
+        + wide.reset_index().to_markdown(index=False)
+        + "\n"
+    )
+    summary = {
+        "csv": str(paths["csv"]),
+        "md": str(wide_path),
+        "mean_gap_pct": wide.loc["all"].to_dict(),
+    }
+    return CommandOutput([("mean gap % to best known", wide.reset_index())], summary)
+
+
+def simulator_throughput(name: str, batch: int, seed: int = 0) -> float:
+    """Decisions per second of the simulator alone (uniformly random valid jobs, non-delay
+    candidates, insertion on) on ``batch`` copies of instance ``name``."""
+    instance = load_benchmark(name)
+    sim = JobShopSimulator.from_instances([instance] * batch, insertion=True)
+    rng = np.random.default_rng(seed)
+    began = time.perf_counter()
+    while not sim.done:
+        mask = sim.valid_jobs(nondelay=True)
+        sim.step(np.where(mask, rng.random(mask.shape), -1.0).argmax(1))
+    return batch * instance.num_operations / (time.perf_counter() - began)
+
+
+def speed(config: JobShopBenchConfig) -> CommandOutput:
+    rows = [
+        {
+            "case": f"simulator, ta01 (15x15), batch {b}",
+            "value": simulator_throughput("ta01", b),
+            "unit": "decisions/s",
+        }
+        for b in (1, 16, 256)
+    ]
+    solver = Solver(config.policy, config.workers, config.seed)
+    for name in ("ta01", "ta41", "ta71"):
+        instance = load_benchmark(name)
+        solution = solver.solve(instance, "greedy")
+        rows.append(
+            {
+                "case": f"greedy policy, {name} ({instance.size})",
+                "value": solution.time_s,
+                "unit": "s",
+            }
+        )
+    table = pd.DataFrame(rows)
+    config.results_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(config.results_dir / "jobshop_speed.csv", index=False)
+    (config.results_dir / "jobshop_speed.md").write_text(
+        "# Job shop: simulator and policy speed\n\n" + table.to_markdown(index=False) + "\n"
+    )
+    return CommandOutput([("speed", table)], {r["case"]: r["value"] for r in rows})
+
+
+def bench(config: JobShopBenchConfig) -> CommandOutput:
+    return speed(config) if config.suite == "speed" else quality(config)

@@ -1,0 +1,162 @@
+"""Solve one instance with any method of the suite; every schedule is verified before it counts.
+
+Methods (``--method``): ``greedy`` (the policy's most likely job each step), ``sample:N`` (best of
+N sampled schedules), a dispatching rule (``spt``, ``lpt``, ``mwkr``, ``mor``, ``fdd/mwkr``,
+``fifo``, ``random``), ``cpsat:T`` (CP-SAT with a T-second limit) and ``cpsat+policy:T`` (CP-SAT
+warm-started from the greedy policy's schedule).
+
+With ``breakdowns`` every instance gets random machine downtimes, drawn from the solver's seed and
+the instance name, so every method faces the same ones; dispatching methods meet them as they
+happen, CP-SAT knows them all in advance (a clairvoyant reference).
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from apps.scheduling.jobshop.breakdowns import Breakdowns
+from apps.scheduling.jobshop.cpsat import solve_cpsat
+from apps.scheduling.jobshop.inference import best_of_samples, rollout
+from apps.scheduling.jobshop.instances import JobShopInstance
+from apps.scheduling.jobshop.policy import JobShopActorCritic
+from apps.scheduling.jobshop.rules import RULES, dispatch_instance
+from apps.scheduling.jobshop.schedule import verified_makespan
+from apps.scheduling.jobshop.simulator import JobShopSimulator
+from apps.scheduling.jobshop.train import PolicyConfig, load_policy
+from core.errors import ConfigError, DataError
+
+SHIPPED_POLICY = Path(__file__).parent / "checkpoints"
+"""Folder of the trained policy shipped with the package (``config.json`` + ``best.pt``)."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A verified schedule: ``start`` / ``end`` int ``[n, m]``, its makespan, the gap to the best
+    known makespan (percent, NaN when none is known) and the wall time in seconds."""
+
+    method: str
+    start: np.ndarray
+    end: np.ndarray
+    makespan: int
+    gap_pct: float
+    time_s: float
+
+
+def parse_method(method: str) -> tuple[str, float | None]:
+    """``"cpsat:60"`` -> ``("cpsat", 60.0)``, ``"mwkr"`` -> ``("mwkr", None)``.
+
+    Raises:
+        ConfigError: unknown method or a bad number.
+    """
+    name, _, value = method.partition(":")
+    known = {"greedy", "sample", "cpsat", "cpsat+policy", *RULES}
+    if name not in known:
+        raise ConfigError(
+            f"unknown method {method!r}; use greedy, sample:N, cpsat:T, cpsat+policy:T or a rule "
+            f"({', '.join(RULES)})"
+        )
+    needs_value = name in ("sample", "cpsat", "cpsat+policy")
+    if needs_value != bool(value):
+        raise ConfigError(
+            f"method {name!r} {'needs' if needs_value else 'takes no'} ':<number>' (got {method!r})"
+        )
+    if not needs_value:
+        return name, None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{method!r}: {value!r} is not a number") from None
+    if number <= 0 or (name == "sample" and number != int(number)):
+        raise ConfigError(
+            f"{method!r}: need a positive {'integer' if name == 'sample' else 'number'}"
+        )
+    return name, number
+
+
+class Solver:
+    """Solves instances with a fixed policy (loaded once) and CP-SAT settings.
+
+    Args:
+        policy: a run folder or weights file; default the shipped policy.
+        workers: CP-SAT search workers.
+        seed: seed of sampling, the random rule, CP-SAT and the breakdowns.
+        breakdowns: random machine breakdowns (default none).
+    """
+
+    def __init__(
+        self,
+        policy: Path | None = None,
+        workers: int = 2,
+        seed: int = 0,
+        breakdowns: Breakdowns | None = None,
+    ) -> None:
+        self.policy_path = policy
+        self.workers, self.seed, self.breakdowns = workers, seed, breakdowns
+        self._agent: tuple[JobShopActorCritic, PolicyConfig] | None = None
+
+    @property
+    def agent(self) -> tuple[JobShopActorCritic, PolicyConfig]:
+        if self._agent is None:
+            path = self.policy_path or SHIPPED_POLICY
+            if not (Path(path) / "config.json").exists() and Path(path).is_dir():
+                raise DataError(
+                    f"no trained policy at {path}; train one with 'pgsuite jobshop train --out "
+                    "runs/jobshop' and pass --policy runs/jobshop"
+                )
+            self._agent = load_policy(Path(path))
+        return self._agent
+
+    def downtimes(self, instance: JobShopInstance) -> np.ndarray | None:
+        """int ``[m, D, 2]`` breakdowns of ``instance`` (the same for every method), or None."""
+        if self.breakdowns is None:
+            return None
+        rng = np.random.default_rng([self.seed, zlib.crc32(instance.name.encode())])
+        return self.breakdowns.sample(instance, rng)
+
+    def _greedy(
+        self, instance: JobShopInstance, downtimes: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        agent, config = self.agent
+        batch_downtimes = None if downtimes is None else downtimes[None]
+        sim = JobShopSimulator.from_instances([instance], config.insertion, batch_downtimes)
+        result = rollout(agent, sim, config.nondelay)
+        return result.start[0], result.end[0]
+
+    def solve(self, instance: JobShopInstance, method: str) -> Solution:
+        """Run ``method`` on ``instance`` and verify the schedule."""
+        name, value = parse_method(method)
+        downtimes = self.downtimes(instance)
+        began = time.perf_counter()
+        if name == "greedy":
+            start, end = self._greedy(instance, downtimes)
+        elif name == "sample":
+            agent, config = self.agent
+            start, end, _ = best_of_samples(
+                agent,
+                instance,
+                int(value),
+                config.nondelay,
+                config.insertion,
+                self.seed,
+                downtimes=downtimes,
+            )
+        elif name in RULES:
+            result = dispatch_instance(instance, name, seed=self.seed, downtimes=downtimes)
+            start, end = result.start[0], result.end[0]
+        else:
+            hint = self._greedy(instance, downtimes)[0] if name == "cpsat+policy" else None
+            remaining = value - (time.perf_counter() - began)
+            result = solve_cpsat(
+                instance, max(remaining, 0.1), self.workers, hint, self.seed, downtimes
+            )
+            start, end = result.start, result.end
+        elapsed = time.perf_counter() - began
+        makespan = verified_makespan(instance, start, end, downtimes)
+        best = instance.best_known
+        gap = 100 * (makespan / best - 1) if best else float("nan")
+        return Solution(method, start, end, makespan, gap, elapsed)
