@@ -68,8 +68,9 @@ def test_best_dispatch_order_is_the_clairvoyant_cpsat_optimum(seed: int, inserti
     free = solve_cpsat(instance, time_limit_s=10, workers=1)
     assert exact.makespan >= free.makespan
     for b in np.random.default_rng(0).choice(len(orders), 50, replace=False):
-        assert verified_makespan(instance, result.start[b], result.end[b], downtimes) == (
-            result.makespan[b]
+        assert (
+            verified_makespan(instance, result.start[b], result.end[b], downtimes)
+            == (result.makespan[b])
         )
     assert verified_makespan(instance, exact.start, exact.end, downtimes) == exact.makespan
 
