@@ -16,18 +16,17 @@ Markdown reports are rebuilt from all rows.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from apps.scheduling.jobshop.breakdowns import breakdowns_from
 from apps.scheduling.jobshop.instances import benchmark_names, load_benchmark, taillard_names
 from apps.scheduling.jobshop.rules import RULES
 from apps.scheduling.jobshop.simulator import JobShopSimulator
-from apps.scheduling.jobshop.solve import Solver, parse_method
+from apps.scheduling.jobshop.solve import SolverOptions, parse_method
 from core.bench import run_grid, write_results
 from core.cli import CommandOutput
 from core.errors import ConfigError
@@ -54,17 +53,7 @@ class JobShopBenchConfig:
     """Only these instances (default: the whole suite)."""
     methods: tuple[str, ...] = DEFAULT_METHODS
     """Methods as in pgsuite jobshop solve --method."""
-    policy: Path | None = None
-    """Trained policy (run folder or .pt); default: the shipped policy."""
-    workers: int = 2
-    """CP-SAT search workers."""
-    seed: int = 0
-    """Seed of sampling, the random rule, CP-SAT and the breakdowns."""
-    mtbf: float | None = None
-    """Random machine breakdowns: mean up-time between them, in mean operation durations
-    (default: none). Every method meets the same breakdowns; CP-SAT knows them in advance."""
-    mttr: float = 2.0
-    """Mean repair time of a breakdown, in mean operation durations."""
+    options: SolverOptions = field(default_factory=SolverOptions)
     results_dir: Path = Path("benchmarks/results")
     """Folder for the CSV / Markdown results."""
 
@@ -129,9 +118,7 @@ def wide_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def quality(config: JobShopBenchConfig) -> CommandOutput:
-    solver = Solver(
-        config.policy, config.workers, config.seed, breakdowns_from(config.mtbf, config.mttr)
-    )
+    solver = config.options.solver()
     names = suite_instances(config)
     instances = {name: load_benchmark(name) for name in names}
 
@@ -149,16 +136,16 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
     new = run_grid(
         {m: method_fn(m) for m in config.methods},
         instances,
-        [config.seed],
+        [config.options.seed],
         groups={name: size_class(name) for name in names},
     )
     name = f"jobshop_{config.suite}"
     title = f"Job shop, {config.suite}: gap % to the best-known makespan and time per instance"
-    if config.mtbf is not None:
-        name += f"_breakdowns_mtbf{config.mtbf:g}_mttr{config.mttr:g}"
+    if config.options.mtbf is not None:
+        name += f"_breakdowns_mtbf{config.options.mtbf:g}_mttr{config.options.mttr:g}"
         title = (
-            f"Job shop, {config.suite}, random breakdowns (mtbf {config.mtbf:g}, mttr "
-            f"{config.mttr:g} mean durations): makespan over the breakdown-free best known, %"
+            f"Job shop, {config.suite}, random breakdowns (mtbf {config.options.mtbf:g}, mttr "
+            f"{config.options.mttr:g} mean durations): makespan over the breakdown-free best known, %"
         )
     rows = _ordered(_merge(new, config.results_dir / f"{name}.csv"))
     paths = write_results(rows, name, ["gap_pct", "time_s"], config.results_dir, title=title)
@@ -201,7 +188,7 @@ def speed(config: JobShopBenchConfig) -> CommandOutput:
         }
         for b in (1, 16, 256)
     ]
-    solver = Solver(config.policy, config.workers, config.seed)
+    solver = config.options.solver()
     for name in ("ta01", "ta41", "ta71"):
         instance = load_benchmark(name)
         solution = solver.solve(instance, "greedy")

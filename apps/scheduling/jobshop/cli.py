@@ -10,14 +10,13 @@ import pandas as pd
 
 from apps.scheduling.common.gantt import plot_gantt
 from apps.scheduling.jobshop.bench import JobShopBenchConfig, bench
-from apps.scheduling.jobshop.breakdowns import breakdowns_from
 from apps.scheduling.jobshop.instances import (
     InstanceFormat,
     JobShopInstance,
     load_benchmark,
     read_instance,
 )
-from apps.scheduling.jobshop.solve import Solution, Solver
+from apps.scheduling.jobshop.solve import Solution, Solver, SolverOptions
 from apps.scheduling.jobshop.train import JobShopTrainConfig, train
 from core.cli import App, Command, CommandOutput
 from core.demo import DemoConfig
@@ -60,26 +59,14 @@ class SolveConfig:
     method: str = "greedy"
     """greedy | sample:N | spt | lpt | mwkr | mor | fdd/mwkr | fifo | random | cpsat:SECONDS |
     cpsat+policy:SECONDS."""
-    policy: Path | None = None
-    """Trained policy (run folder or .pt); default: the policy shipped with pgsuite."""
-    workers: int = 2
-    """CP-SAT search workers."""
-    seed: int = 0
-    """Seed of sampling, the random rule, CP-SAT and the breakdowns."""
-    mtbf: float | None = None
-    """Random machine breakdowns: mean up-time between them, in mean operation durations
-    (default: none). Every method meets the same breakdowns; CP-SAT knows them in advance."""
-    mttr: float = 2.0
-    """Mean repair time of a breakdown, in mean operation durations."""
+    options: SolverOptions = field(default_factory=SolverOptions)
     schedule_out: Path | None = None
     """Write the schedule (start/end per operation) as CSV here."""
 
 
 def _solve(config: SolveConfig) -> tuple[JobShopInstance, Solution]:
     instance = config.where.load()
-    downtimes = breakdowns_from(config.mtbf, config.mttr)
-    solver = Solver(config.policy, config.workers, config.seed, downtimes)
-    return instance, solver.solve(instance, config.method)
+    return instance, config.options.solver().solve(instance, config.method)
 
 
 def _summary(instance: JobShopInstance, solution: Solution) -> dict:
@@ -144,8 +131,10 @@ def gantt_command(config: GanttConfig) -> CommandOutput:
 def demo(demo_config: DemoConfig) -> list[tuple[str, pd.DataFrame]]:
     """The shipped policy (greedy and best of 32 samples) against rules and a short CP-SAT run on
     the first Taillard instance of three size classes."""
-    names = ["ta01"] if demo_config.quick else ["ta01", "ta21", "ta41"]
-    methods = ["greedy", "sample:32", "mwkr", "spt", "cpsat:5"]
+    quick = demo_config.quick
+    names = ["ta01"] if quick else ["ta01", "ta21", "ta41"]
+    methods = ["greedy", "sample:8" if quick else "sample:32", "mwkr", "spt"]
+    methods.append("cpsat:1" if quick else "cpsat:5")
     solver = Solver(seed=demo_config.seed)
     rows = []
     for name in names:

@@ -58,7 +58,8 @@ class InstanceSource:
         self.cursor = 0
 
     def seed(self, seed: int | None) -> None:
-        self.rng = np.random.default_rng(seed)
+        """Restart the stream (in place, so views of ``rng`` such as checkpoints stay valid)."""
+        self.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
         self.cursor = 0
 
     def draw(self, count: int) -> list[JobShopInstance]:

@@ -110,13 +110,21 @@ class JobShopActorCritic(nn.Module):
             h = layer(h, machine)
         return h, h.mean(dim=(1, 2))
 
-    def forward(
-        self, obs: torch.Tensor, action_mask: torch.Tensor | None = None
-    ) -> tuple[MaskedCategorical, torch.Tensor]:
-        h, graph = self.embeddings(obs)
+    def _logits(self, obs: torch.Tensor, h: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
         candidate_op = obs[..., _CANDIDATE].argmax(-1)  # [B, n]; finished jobs are masked
         index = candidate_op[..., None, None].expand(-1, -1, 1, h.shape[-1])
         candidates = h.gather(2, index).squeeze(2)  # [B, n, H]
         context = graph[:, None].expand_as(candidates)
-        logits = self.actor(torch.cat([candidates, context], -1)).squeeze(-1)
+        return self.actor(torch.cat([candidates, context], -1)).squeeze(-1)
+
+    def forward(
+        self, obs: torch.Tensor, action_mask: torch.Tensor | None = None
+    ) -> tuple[MaskedCategorical, torch.Tensor]:
+        h, graph = self.embeddings(obs)
+        logits = self._logits(obs, h, graph)
         return MaskedCategorical(logits=logits, mask=action_mask), self.critic(graph).squeeze(-1)
+
+    def action_logits(self, obs: torch.Tensor) -> torch.Tensor:
+        """Unmasked job scores ``[B, n]`` (the actor alone, for inference)."""
+        h, graph = self.embeddings(obs)
+        return self._logits(obs, h, graph)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.scheduling.jobshop.breakdowns import Breakdowns
+from apps.scheduling.jobshop.breakdowns import Breakdowns, breakdowns_from
 from apps.scheduling.jobshop.cpsat import solve_cpsat
 from apps.scheduling.jobshop.inference import best_of_samples, rollout
 from apps.scheduling.jobshop.instances import JobShopInstance
@@ -76,6 +76,26 @@ def parse_method(method: str) -> tuple[str, float | None]:
             f"{method!r}: need a positive {'integer' if name == 'sample' else 'number'}"
         )
     return name, number
+
+
+@dataclass
+class SolverOptions:
+    """How instances are solved (shared by pgsuite jobshop solve, gantt and bench)."""
+
+    policy: Path | None = None
+    """Trained policy (run folder or .pt); default: the policy shipped with pgsuite."""
+    workers: int = 2
+    """CP-SAT search workers."""
+    seed: int = 0
+    """Seed of sampling, the random rule, CP-SAT and the breakdowns."""
+    mtbf: float | None = None
+    """Random machine breakdowns: mean up-time between them, in mean operation durations
+    (default: none). Every method meets the same breakdowns; CP-SAT knows them in advance."""
+    mttr: float = 2.0
+    """Mean repair time of a breakdown, in mean operation durations."""
+
+    def solver(self) -> Solver:
+        return Solver(self.policy, self.workers, self.seed, breakdowns_from(self.mtbf, self.mttr))
 
 
 class Solver:

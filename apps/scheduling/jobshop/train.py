@@ -189,7 +189,7 @@ def train(config: JobShopTrainConfig) -> dict[str, Any]:
         evaluate_fn=evaluate,
         stateful={
             "shuffle_generator": GeneratorState(ppo.shuffle_generator),
-            "instance_rng": _NumpyGenerator(env.source),
+            "instance_generator": GeneratorState(env.source.rng),
         },
     )
     result = trainer.fit()
@@ -201,19 +201,6 @@ def train(config: JobShopTrainConfig) -> dict[str, Any]:
         "train_time_s": result.wall_time_s,
         "timesteps": result.steps * ppo_config.num_steps * config.num_envs,
     }
-
-
-class _NumpyGenerator:
-    """Checkpointable view of an instance source's numpy generator."""
-
-    def __init__(self, source: InstanceSource) -> None:
-        self.source = source
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"bit_generator": self.source.rng.bit_generator.state}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.source.rng.bit_generator.state = state["bit_generator"]
 
 
 def save_train_config(folder: Path, config: JobShopTrainConfig) -> None:
