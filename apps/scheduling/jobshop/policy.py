@@ -65,17 +65,13 @@ class DisjunctiveLayer(nn.Module):
 
     @staticmethod
     def machine_neighbours(h: torch.Tensor, machine: torch.Tensor) -> torch.Tensor:
-        """``[B, n, m, H]``: mean embedding of the other operations on each operation's machine."""
+        """``[B, n, m, H]``: mean embedding of the other operations on each operation's machine
+        (every job visits every machine once, so each machine holds ``n`` operations)."""
         B, n, m, H = h.shape
         flat_h = h.reshape(B, n * m, H)
         index = machine.reshape(B, n * m, 1).expand(-1, -1, H)
         totals = torch.zeros(B, m, H, dtype=h.dtype).scatter_add_(1, index, flat_h)
-        counts = torch.zeros(B, m, 1, dtype=h.dtype).scatter_add_(
-            1, index[..., :1], torch.ones_like(flat_h[..., :1])
-        )
-        others = (totals.gather(1, index) - flat_h) / (counts.gather(1, index[..., :1]) - 1).clamp(
-            min=1
-        )
+        others = (totals.gather(1, index) - flat_h) / max(n - 1, 1)
         return others.reshape(B, n, m, H)
 
     def forward(self, h: torch.Tensor, machine: torch.Tensor) -> torch.Tensor:
