@@ -19,6 +19,7 @@ def plot_gantt(
     title: str = "",
     resource_label: str = "machine",
     group_label: str = "job",
+    blocked: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """Draw one bar per operation on its resource's row, coloured by group (e.g. the job).
 
@@ -28,6 +29,8 @@ def plot_gantt(
         group: int ``[O]`` colour group of each operation (labelled inside long bars).
         path: output file; the suffix picks the format.
         title: chart title.
+        blocked: optional ``(resource [K], start [K], end [K])`` intervals when a resource is
+            unavailable (e.g. machine breakdowns), drawn hatched grey.
 
     Returns:
         ``path``.
@@ -40,6 +43,10 @@ def plot_gantt(
     ax = figure.add_subplot()
     palette = colormaps["tab20"]
     span = max(float(end.max()), 1.0)
+    if blocked is not None:
+        for r, s, e in zip(*blocked, strict=True):
+            if s < span:
+                ax.barh(r, min(e, span) - s, left=s, height=0.8, color="0.85", hatch="///", lw=0)
     for s, e, r, g in zip(start, end, resource, group, strict=True):
         ax.barh(r, e - s, left=s, height=0.8, color=palette(int(g) % 20), edgecolor="black", lw=0.3)
         if (e - s) > span / 40:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from apps.scheduling.common.gantt import plot_gantt
 from apps.scheduling.jobshop.bench import JobShopBenchConfig, bench
+from apps.scheduling.jobshop.breakdowns import real_downtimes
 from apps.scheduling.jobshop.instances import (
     InstanceFormat,
     JobShopInstance,
@@ -113,7 +114,10 @@ class GanttConfig(SolveConfig):
 
 
 def gantt_command(config: GanttConfig) -> CommandOutput:
-    instance, solution = _solve(config)
+    instance = config.where.load()
+    solver = config.options.solver()
+    solution = solver.solve(instance, config.method)
+    downtimes = solver.downtimes(instance)
     n, m = instance.num_jobs, instance.num_machines
     title = f"{instance.name} ({instance.size}), {solution.method}: makespan {solution.makespan}"
     path = plot_gantt(
@@ -123,6 +127,7 @@ def gantt_command(config: GanttConfig) -> CommandOutput:
         (pd.RangeIndex(n * m) // m).to_numpy(),
         config.out,
         title,
+        blocked=None if downtimes is None else real_downtimes(downtimes),
     )
     summary = {**_summary(instance, solution), "gantt": str(path)}
     return CommandOutput([("verified schedule", pd.DataFrame([summary]))], summary)
