@@ -6,4 +6,7 @@ Modules:
   runs) and SMART (Cranfield) loaders, with the fixed Cranfield split and a seeded dev split.
 - ``metrics``: nDCG@k, MRR@k and Recall@k with trec_eval's conventions, and a batched nDCG@k of
   many sampled rankings (the policy's reward).
+- ``first_stage``: BM25 (bm25s, optional stemming), dense retrieval with all-MiniLM-L6-v2 (offline,
+  document embeddings cached on disk and invalidated when the model or corpus changes), candidate
+  sets, re-ranking and reciprocal rank fusion.
 """
