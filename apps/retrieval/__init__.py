@@ -9,4 +9,7 @@ Modules:
 - ``first_stage``: BM25 (bm25s, optional stemming), dense retrieval with all-MiniLM-L6-v2 (offline,
   document embeddings cached on disk and invalidated when the model or corpus changes), candidate
   sets, re-ranking and reciprocal rank fusion.
+- ``policy``: padded candidate sets per query and the PG-Rank policy (a trainable query tower
+  scoring frozen document embeddings, a Plackett-Luce distribution over the candidates).
+- ``pgrank``: the leave-one-out REINFORCE loss on nDCG@10 and training under the core's trainer.
 """

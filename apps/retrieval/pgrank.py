@@ -1,0 +1,355 @@
+"""Neural PG-Rank (Gao et al. 2023, arXiv 2310.04407), query-tower mode: train a dense
+retriever's query encoder by REINFORCE on nDCG@10 of sampled rankings of first-stage candidates.
+
+Per query, the candidates are the union of the BM25 and dense top-``k`` lists (computed once, by
+the untrained model). Per training step, for each query of a batch:
+
+1. the policy (:class:`~apps.retrieval.policy.PGRankPolicy`) scores the candidates and
+   ``samples`` rankings are drawn from the Plackett-Luce distribution (Gumbel-top-k);
+2. each ranking's reward is its nDCG@10 with graded gains (ideal DCG from all judged gains);
+3. the advantage is the reward minus the leave-one-out mean of the other rankings' rewards;
+4. ``loss = -mean(advantage * log P(top-10 prefix))``, the core's REINFORCE surrogate.
+
+The log-probability is that of the sampled top-10 prefix (Plackett-Luce top-k), not of the full
+permutation: the reward depends only on the prefix, so this is the exact likelihood of the event
+that sets the reward; the estimate stays unbiased and drops the noise of the unrewarded tail.
+
+Training runs under :class:`core.trainer.Trainer`: the dev metric is nDCG@10 of the policy's
+deterministic ranking (sort by score) of the dev queries' candidates, with early stopping, the
+best tower restored and checkpoints in ``trainer.out``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from apps.retrieval.data import Collection, CollectionFormat, load_collection, train_dev_split
+from apps.retrieval.first_stage import (
+    BM25Retriever,
+    Candidates,
+    DenseEncoder,
+    DenseRetriever,
+    candidate_union,
+    load_minilm,
+)
+from apps.retrieval.metrics import ndcg_at_k_of_rankings
+from apps.retrieval.policy import (
+    CUTOFF,
+    MEASURES,
+    CandidateSet,
+    PGRankPolicy,
+    candidate_set,
+    evaluate,
+)
+from core.advantages import leave_one_out_baseline
+from core.distributions import PlackettLuce
+from core.errors import ConfigError
+from core.estimators import reinforce_loss
+from core.seeding import seed_everything
+from core.trainer import Trainer, TrainerConfig, TrainResult
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+
+def _default_trainer() -> TrainerConfig:
+    return TrainerConfig(
+        max_steps=300,
+        eval_every=10,
+        patience=10,
+        metric="ndcg@10",
+        mode="max",
+        checkpoint_every=50,
+    )
+
+
+@dataclass
+class PGRankConfig:
+    """pgsuite retrieval train: PG-Rank fine-tuning of the dense query encoder."""
+
+    data: Path | None = None
+    """The collection folder (required)."""
+    format: CollectionFormat = "smart"
+    """Collection format: smart (Cranfield-style files) or beir (corpus.jsonl, queries.jsonl,
+    qrels/)."""
+    train_split: str = "train"
+    """Split whose queries are trained on (a dev part is taken out of them)."""
+    test_split: str | None = "test"
+    """Split evaluated before and after training (None: no test evaluation)."""
+    dev_fraction: float = 0.2
+    """Fraction of the training queries (those with a relevant document) held out as dev."""
+    seed: int = 0
+    """Seed of the dev split, the batch order and the sampled rankings."""
+    candidates: int = 100
+    """k: each query's candidates are the union of the BM25 and dense top-k lists."""
+    temperature: float = 0.05
+    """Scores are cosine similarity / temperature; smaller gives sharper rankings."""
+    samples: int = 16
+    """Rankings sampled per query per step (>= 2, for the leave-one-out baseline)."""
+    queries_per_batch: int = 8
+    """Queries per forward pass (a micro-batch)."""
+    grad_accumulation: int = 1
+    """Micro-batches whose gradients are summed into one optimiser step."""
+    lr: float = 2e-5
+    """Peak learning rate of AdamW."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    warmup_steps: int = 20
+    """Steps of linear learning-rate warm-up up to lr (then constant)."""
+    max_epochs: float | None = None
+    """Stop after this many passes over the training queries (overrides max_steps; None: use
+    max_steps)."""
+    cache_dir: Path | None = None
+    """Folder caching the frozen document embeddings (None: encode the corpus every run)."""
+    trainer: TrainerConfig = field(default_factory=_default_trainer)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "temperature must be > 0": self.temperature > 0,
+            "samples must be >= 2": self.samples >= 2,
+            "queries_per_batch must be >= 1": self.queries_per_batch >= 1,
+            "grad_accumulation must be >= 1": self.grad_accumulation >= 1,
+            "candidates must be >= 1": self.candidates >= 1,
+            "lr must be > 0": self.lr > 0,
+            "weight_decay must be >= 0": self.weight_decay >= 0,
+            "warmup_steps must be >= 0": self.warmup_steps >= 0,
+            "dev_fraction must lie in (0, 1)": 0 < self.dev_fraction < 1,
+            "max_epochs must be > 0 or None": self.max_epochs is None or self.max_epochs > 0,
+        }
+        failed = [message for message, ok in checks.items() if not ok]
+        if failed:
+            raise ConfigError(f"{failed[0]} (PG-Rank settings)")
+        if self.trainer.metric not in MEASURES or self.trainer.mode != "max":
+            raise ConfigError(
+                f"the dev metric must be one of {', '.join(MEASURES)} with mode max, "
+                f"got {self.trainer.metric!r} ({self.trainer.mode})"
+            )
+        if self.data is not None:
+            self.data = Path(self.data)
+
+
+# --- the loss ------------------------------------------------------------------------------------
+
+
+def pgrank_loss(
+    ranking: PlackettLuce, gains: Tensor, ideal_dcg: Tensor, samples: int, cutoff: int = CUTOFF
+) -> tuple[Tensor, Tensor]:
+    """Leave-one-out REINFORCE loss on nDCG@cutoff of ``samples`` sampled rankings per query.
+
+    Args:
+        ranking: Plackett-Luce over the candidates of ``B`` queries (``N`` slots each).
+        gains: float ``[B, N]``, graded gain of each candidate (0 at padding).
+        ideal_dcg: float ``[B]``, IDCG@cutoff from all judged gains of each query.
+        samples: ``S >= 2`` rankings per query.
+        cutoff: nDCG depth; the log-probability is of the top-``min(cutoff, N)`` prefix.
+
+    Returns:
+        ``(loss, rewards)``: the scalar surrogate ``-mean((r - b) * log P(prefix))`` with the
+        leave-one-out baseline ``b``, and the rewards float ``[B, S]``.
+    """
+    prefixes = ranking.sample((samples,))[..., : min(cutoff, gains.shape[-1])]  # [S, B, K]
+    log_probs = ranking.log_prob(prefixes).transpose(0, 1)  # [B, S]
+    rewards = ndcg_at_k_of_rankings(
+        gains.to(log_probs.dtype), prefixes.transpose(0, 1), ideal_dcg.to(log_probs.dtype), cutoff
+    )
+    return reinforce_loss(log_probs, rewards, leave_one_out_baseline(rewards)), rewards
+
+
+# --- data and first stage ------------------------------------------------------------------------
+
+
+@dataclass
+class FirstStage:
+    """BM25 and the untrained dense retriever over one corpus; their candidate union per query."""
+
+    bm25: BM25Retriever
+    dense: DenseRetriever
+
+    def candidates(self, queries: Mapping[str, str], k: int) -> Candidates:
+        """Union of the BM25 and dense top-``k`` of each query (:func:`candidate_union`)."""
+        return candidate_union(self.bm25.search(queries, k), self.dense.search(queries, k), k)
+
+
+def build_first_stage(
+    collection: Collection, model: SentenceTransformer, cache_dir: Path | None
+) -> FirstStage:
+    """Index the collection's corpus with BM25 and encode it with ``model`` (cached)."""
+    encoder = DenseEncoder(model, show_progress=False)
+    return FirstStage(
+        BM25Retriever(collection.corpus), DenseRetriever(encoder, collection.corpus, cache_dir)
+    )
+
+
+def make_policy(first_stage: FirstStage, temperature: float) -> PGRankPolicy:
+    """A policy whose tower is a trainable copy of the first stage's dense model."""
+    dense = first_stage.dense
+    tower = copy.deepcopy(dense.encoder.model)
+    return PGRankPolicy(tower, dense.doc_ids, dense.embeddings, temperature)
+
+
+def _query_order(count: int, seed: int, epoch: int) -> list[int]:
+    """The order of the training queries in ``epoch``: a permutation fixed by seed and epoch."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(count, generator=generator).tolist()
+
+
+def micro_batch_indices(micro_batch: int, size: int, count: int, seed: int) -> list[int]:
+    """Query indices of micro-batch number ``micro_batch`` (0-based) over the training queries.
+
+    The queries are read epoch after epoch, each in a fresh seeded order; a batch may span two
+    epochs. Depending only on its arguments, the order needs no state to resume exactly.
+    """
+    positions = range(micro_batch * size, (micro_batch + 1) * size)
+    return [_query_order(count, seed, pos // count)[pos % count] for pos in positions]
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+@dataclass
+class PGRankResult:
+    """What :func:`train` returns."""
+
+    policy: PGRankPolicy
+    """The trained policy (best dev tower restored when the trainer is so set)."""
+    fit: TrainResult
+    """Steps, stop reason, best dev value and step, wall time."""
+    history: pd.DataFrame
+    """Every logged metric: columns step, split (train / dev), metric, value."""
+    metrics: dict[str, float]
+    """Test figures before (``initial_test_<measure>``) and after (``test_<measure>``) training,
+    when a test split is set."""
+
+
+def _training_step(
+    config: PGRankConfig,
+    policy: PGRankPolicy,
+    train_set: CandidateSet,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    step: int,
+) -> dict[str, float]:
+    """One optimiser update over ``grad_accumulation`` micro-batches; returns its metrics."""
+    losses, rewards = [], []
+    for micro in range(config.grad_accumulation):
+        number = step * config.grad_accumulation + micro
+        batch = train_set.select(
+            micro_batch_indices(number, config.queries_per_batch, len(train_set), config.seed)
+        )
+        loss, reward = pgrank_loss(policy(batch), batch.gains, batch.ideal_dcg, config.samples)
+        (loss / config.grad_accumulation).backward()
+        losses.append(loss.item())
+        rewards.append(reward.mean().item())
+    lr = optimizer.param_groups[0]["lr"]
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return {"loss": sum(losses) / len(losses), "reward": sum(rewards) / len(rewards), "lr": lr}
+
+
+def _max_steps(config: PGRankConfig, train_queries: int) -> int:
+    if config.max_epochs is None:
+        return config.trainer.max_steps
+    per_step = config.queries_per_batch * config.grad_accumulation
+    return max(1, math.ceil(config.max_epochs * train_queries / per_step))
+
+
+def _test_metrics(
+    config: PGRankConfig, first_stage: FirstStage, policy: PGRankPolicy, prefix: str
+) -> dict[str, float]:
+    if config.test_split is None:
+        return {}
+    assert config.data is not None
+    test = load_collection(config.data, config.format, config.test_split)
+    test = test.with_queries(test.queries_with_relevant())
+    figures = evaluate(policy, test, first_stage.candidates(test.queries, config.candidates))
+    return {f"{prefix}{name}": value for name, value in figures.items()}
+
+
+def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGRankResult:
+    """Fine-tune the query tower with PG-Rank under :class:`core.trainer.Trainer`.
+
+    Args:
+        config: the settings; ``config.data`` is required.
+        model: the dense model that encodes the documents and starts the query tower (it is left
+            unchanged); None loads all-MiniLM-L6-v2.
+
+    Raises:
+        ConfigError: no data folder, or settings the data cannot satisfy.
+        DataError: unreadable collection files.
+    """
+    if config.data is None:
+        raise ConfigError("give the collection folder (--data)")
+    seed_everything(config.seed)
+    collection = load_collection(config.data, config.format, config.train_split)
+    train_ids, dev_ids = train_dev_split(
+        collection.queries_with_relevant(), config.dev_fraction, config.seed
+    )
+    model = model if model is not None else load_minilm()
+    first_stage = build_first_stage(collection, model, config.cache_dir)
+    policy = make_policy(first_stage, config.temperature)
+    train_set = _training_set(config, first_stage, collection, train_ids, policy)
+    dev_collection = collection.with_queries(dev_ids)
+    dev_candidates = first_stage.candidates(dev_collection.queries, config.candidates)
+    initial = _test_metrics(config, first_stage, policy, "initial_test_")
+
+    optimizer = torch.optim.AdamW(
+        policy.tower.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    warmup = config.warmup_steps
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / (warmup + 1))
+    )
+    trainer_config = dataclasses.replace(
+        config.trainer, max_steps=_max_steps(config, len(train_set))
+    )
+    policy.train()
+    trainer = Trainer(
+        trainer_config,
+        lambda step: _training_step(config, policy, train_set, optimizer, scheduler, step),
+        model=policy,
+        optimizer=optimizer,
+        evaluate_fn=lambda: evaluate(policy, dev_collection, dev_candidates),
+        stateful={"scheduler": scheduler},
+    )
+    fit = trainer.fit()
+    policy.eval()
+    assert trainer.logger is not None
+    final = _test_metrics(config, first_stage, policy, "test_")
+    return PGRankResult(policy, fit, trainer.logger.history(), initial | final)
+
+
+def _training_set(
+    config: PGRankConfig,
+    first_stage: FirstStage,
+    collection: Collection,
+    train_ids: list[str],
+    policy: PGRankPolicy,
+) -> CandidateSet:
+    """The training queries whose candidates hold a relevant document (on the others every
+    sampled ranking scores 0, so they carry no gradient)."""
+    queries = {query: collection.queries[query] for query in train_ids}
+    candidates = first_stage.candidates(queries, config.candidates)
+    useful = {
+        query: docs
+        for query, docs in candidates.items()
+        if not collection.relevant(query).isdisjoint(docs)
+    }
+    if not useful:
+        raise ConfigError("no training query has a relevant document among its candidates")
+    if len(useful) < len(candidates):
+        log.info("%d training queries lack a relevant candidate", len(candidates) - len(useful))
+    return candidate_set(collection, useful, policy.doc_rows)
