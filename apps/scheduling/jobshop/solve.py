@@ -122,13 +122,13 @@ class Solver:
     @property
     def agent(self) -> tuple[JobShopActorCritic, PolicyConfig]:
         if self._agent is None:
-            path = self.policy_path or SHIPPED_POLICY
-            if not (Path(path) / "config.json").exists() and Path(path).is_dir():
+            path = Path(self.policy_path or SHIPPED_POLICY)
+            if path.suffix != ".pt" and not (path / "config.json").is_file():
                 raise DataError(
-                    f"no trained policy at {path}; train one with 'pgsuite jobshop train --out "
-                    "runs/jobshop' and pass --policy runs/jobshop"
+                    f"no trained policy at {path} (no config.json); train one with 'pgsuite "
+                    "jobshop train --out runs/jobshop' and pass --policy runs/jobshop"
                 )
-            self._agent = load_policy(Path(path))
+            self._agent = load_policy(path)
         return self._agent
 
     def downtimes(self, instance: JobShopInstance) -> np.ndarray | None:
