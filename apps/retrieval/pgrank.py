@@ -17,12 +17,18 @@ that sets the reward; the estimate stays unbiased and drops the noise of the unr
 Training runs under :class:`core.trainer.Trainer`: the dev metric is nDCG@10 of the policy's
 deterministic ranking (sort by score) of the dev queries' candidates, with early stopping, the
 best tower restored and checkpoints in ``trainer.out``.
+
+A trained run is kept in a folder (:func:`save_run`): the query tower as a sentence-transformers
+model folder ``tower/`` (weights only, no optimiser state) and ``run.json`` naming the encoder that
+makes the frozen document embeddings, the temperature and the candidate depth; :func:`load_run`
+reads it back for evaluation and search.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import logging
 import math
 from collections.abc import Mapping
@@ -54,7 +60,7 @@ from apps.retrieval.policy import (
 )
 from core.advantages import leave_one_out_baseline
 from core.distributions import PlackettLuce
-from core.errors import ConfigError
+from core.errors import ConfigError, DataError
 from core.estimators import reinforce_loss
 from core.seeding import seed_everything
 from core.trainer import Trainer, TrainerConfig, TrainResult
@@ -63,6 +69,11 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+"""The settings file of a saved run."""
+TOWER_FOLDER = "tower"
+"""The sentence-transformers folder of a saved run's query tower."""
 
 
 def _default_trainer() -> TrainerConfig:
@@ -184,10 +195,14 @@ class FirstStage:
 
 
 def build_first_stage(
-    collection: Collection, model: SentenceTransformer, cache_dir: Path | None
+    collection: Collection,
+    model: SentenceTransformer,
+    cache_dir: Path | None,
+    show_progress: bool = False,
 ) -> FirstStage:
-    """Index the collection's corpus with BM25 and encode it with ``model`` (cached)."""
-    encoder = DenseEncoder(model, show_progress=False)
+    """Index the collection's corpus with BM25 and encode it with ``model`` (cached); with
+    ``show_progress``, a progress bar follows the encoding."""
+    encoder = DenseEncoder(model, show_progress=show_progress)
     return FirstStage(
         BM25Retriever(collection.corpus), DenseRetriever(encoder, collection.corpus, cache_dir)
     )
@@ -299,7 +314,7 @@ def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGR
         collection.queries_with_relevant(), config.dev_fraction, config.seed
     )
     model = model if model is not None else load_minilm()
-    first_stage = build_first_stage(collection, model, config.cache_dir)
+    first_stage = build_first_stage(collection, model, config.cache_dir, config.trainer.progress)
     policy = make_policy(first_stage, config.temperature)
     train_set = _training_set(config, first_stage, collection, train_ids, policy)
     dev_collection = collection.with_queries(dev_ids)
@@ -353,3 +368,97 @@ def _training_set(
     if len(useful) < len(candidates):
         log.info("%d training queries lack a relevant candidate", len(candidates) - len(useful))
     return candidate_set(collection, useful, policy.doc_rows)
+
+
+# --- saved runs ----------------------------------------------------------------------------------
+
+
+def load_encoder(folder: Path | None) -> SentenceTransformer:
+    """The sentence-transformers model saved in ``folder``; None loads all-MiniLM-L6-v2 (offline).
+
+    Raises:
+        DataError: ``folder`` is missing or holds no loadable sentence-transformers model.
+    """
+    if folder is None:
+        return load_minilm()
+    from sentence_transformers import SentenceTransformer
+
+    folder = Path(folder)
+    if not (folder / "modules.json").is_file():
+        raise DataError(f"{folder}: not a sentence-transformers model folder (no modules.json)")
+    try:
+        return SentenceTransformer(str(folder), device="cpu")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{folder}: cannot load the model ({exc})") from None
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A run folder written by :func:`save_run`."""
+
+    folder: Path
+    encoder: Path | None
+    """Model folder that makes the frozen document embeddings (None: all-MiniLM-L6-v2)."""
+    temperature: float
+    """The policy's temperature."""
+    candidates: int
+    """k of the BM25 and dense top-k lists whose union the policy ranks."""
+
+    def policy(self, first_stage: FirstStage) -> PGRankPolicy:
+        """The trained policy over ``first_stage``'s documents, which must have been encoded by
+        :attr:`encoder`."""
+        tower = load_encoder(self.folder / TOWER_FOLDER)
+        dense = first_stage.dense
+        return PGRankPolicy(tower, dense.doc_ids, dense.embeddings, self.temperature)
+
+
+def save_run(
+    folder: Path, policy: PGRankPolicy, config: PGRankConfig, encoder: Path | None
+) -> Path:
+    """Write ``<folder>/tower`` (the query tower) and ``<folder>/run.json``; returns the folder.
+
+    Args:
+        folder: the run folder (created if needed).
+        policy: the trained policy.
+        config: the settings it was trained with.
+        encoder: the model folder it started from (None: all-MiniLM-L6-v2); stored absolute.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    policy.tower.save(str(folder / TOWER_FOLDER))
+    settings = {
+        "method": "pgrank",
+        "encoder": None if encoder is None else str(Path(encoder).resolve()),
+        "temperature": config.temperature,
+        "candidates": config.candidates,
+        "data": None if config.data is None else str(config.data),
+        "format": config.format,
+    }
+    (folder / RUN_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+def load_run(folder: Path) -> SavedRun:
+    """Read a run folder written by :func:`save_run`.
+
+    Raises:
+        DataError: no ``run.json`` or ``tower/`` there, or an unreadable ``run.json``.
+    """
+    folder = Path(folder)
+    path = folder / RUN_FILE
+    if not path.is_file() or not (folder / TOWER_FOLDER).is_dir():
+        raise DataError(
+            f"{folder}: not a PG-Rank run folder (no {RUN_FILE} and {TOWER_FOLDER}/; "
+            "write one with pgsuite retrieval train --out)"
+        )
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        encoder = settings["encoder"]
+        return SavedRun(
+            folder,
+            None if encoder is None else Path(encoder),
+            float(settings["temperature"]),
+            int(settings["candidates"]),
+        )
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{path}: unreadable run settings ({exc!r})") from None

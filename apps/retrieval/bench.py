@@ -1,0 +1,283 @@
+"""``pgsuite retrieval bench``: every method on one test split (by default Cranfield's 75 test
+queries), written to ``benchmarks/results/retrieval_cranfield.{csv,md}``.
+
+Methods (all over the same corpus; the dense model is all-MiniLM-L6-v2 unless ``--encoder``):
+
+- ``BM25``: bm25s with stemming and stop words.
+- ``dense``: the warm-start dense model, exhaustive cosine search.
+- ``BM25>dense``: BM25's top 100 re-ranked by the dense model.
+- ``RRF``: reciprocal rank fusion (k = 60) of the BM25 and dense top 100.
+- ``contrastive``: the dense model fine-tuned on the training queries with the multiple-negatives
+  ranking loss (:mod:`apps.retrieval.contrastive`), then exhaustive search.
+- ``PG-Rank``: the query tower trained by PG-Rank (:mod:`apps.retrieval.pgrank`), ranking the
+  union of the BM25 and dense top-100 lists (:func:`pgrank_run`).
+
+Columns: nDCG@10, MRR@10 and Recall@100 (means over the test queries with a relevant document),
+``train_time_s`` (wall time of the training call; 0 for the untrained methods) and
+``queries_per_s`` (test queries over the wall time of producing their rankings, with the corpus
+already indexed and encoded). The trained methods run once per seed; the others, deterministic,
+once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from apps.retrieval.contrastive import ContrastiveConfig, fine_tune
+from apps.retrieval.data import Collection, CollectionFormat, Run, load_collection
+from apps.retrieval.first_stage import (
+    DenseEncoder,
+    DenseRetriever,
+    reciprocal_rank_fusion,
+    top_documents,
+)
+from apps.retrieval.metrics import evaluate as evaluate_run
+from apps.retrieval.pgrank import (
+    FirstStage,
+    PGRankConfig,
+    build_first_stage,
+    load_encoder,
+    train,
+)
+from apps.retrieval.policy import MEASURES, PGRankPolicy, candidate_set, rerank
+from core.bench import run_grid, summarize, write_results
+from core.cli import CommandOutput
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+DEPTH = 100
+"""Depth of every run (Recall@100) and of the BM25 list the dense model re-ranks."""
+BASELINES = ("BM25", "dense", "BM25>dense", "RRF")
+"""The untrained methods, in table order."""
+TRAINED = ("contrastive", "PG-Rank")
+"""The trained methods, in table order."""
+METRICS = (*MEASURES, "train_time_s", "queries_per_s")
+"""The reported columns."""
+CRANFIELD = Path("../shared/data/cranfield")
+"""Where the Cranfield collection lies, from the repository root."""
+DEFAULT_CACHE = Path("runs/cache/retrieval")
+"""Default folder of the document-embedding cache."""
+
+
+def baseline_run(method: str, first_stage: FirstStage, queries: Mapping[str, str]) -> Run:
+    """The top-:data:`DEPTH` run of the untrained ``method`` (one of :data:`BASELINES`)."""
+    if method == "BM25":
+        return first_stage.bm25.search(queries, DEPTH)
+    if method == "dense":
+        return first_stage.dense.search(queries, DEPTH)
+    if method == "BM25>dense":
+        candidates = top_documents(first_stage.bm25.search(queries, DEPTH), DEPTH)
+        return first_stage.dense.score(queries, candidates)
+    if method == "RRF":
+        runs = [first_stage.bm25.search(queries, DEPTH), first_stage.dense.search(queries, DEPTH)]
+        return reciprocal_rank_fusion(runs, depth=DEPTH)
+    raise ConfigError(f"unknown method {method!r}; use {', '.join(BASELINES)}")
+
+
+def pgrank_run(
+    policy: PGRankPolicy, first_stage: FirstStage, collection: Collection, candidates: int
+) -> Run:
+    """The policy's scores of the union of the BM25 and dense top-``candidates`` lists of each of
+    ``collection``'s queries (``first_stage`` must hold the policy's document embeddings)."""
+    union = first_stage.candidates(collection.queries, candidates)
+    return rerank(policy, candidate_set(collection, union, policy.doc_rows))
+
+
+def timed_figures(collection: Collection, search: Callable[[], Run]) -> dict[str, float]:
+    """:data:`MEASURES` of the run ``search()`` returns for ``collection``, and ``queries_per_s``
+    (the collection's queries over the wall time of ``search``)."""
+    start = time.perf_counter()
+    run = search()
+    seconds = time.perf_counter() - start
+    figures = evaluate_run(run, collection.qrels, MEASURES)
+    return figures | {"queries_per_s": len(collection.queries) / max(seconds, 1e-9)}
+
+
+@dataclass
+class RetrievalBenchConfig:
+    """pgsuite retrieval bench: every method on a test split (benchmarks/results/<name>.*)."""
+
+    data: Path = CRANFIELD
+    """The collection folder."""
+    format: CollectionFormat = "smart"
+    """Collection format: smart (Cranfield-style files) or beir."""
+    train_split: str = "train"
+    """Split the trained methods learn from (PG-Rank takes its dev part out of it)."""
+    test_split: str = "test"
+    """Split every method is measured on."""
+    encoder: Path | None = None
+    """Dense model folder (a sentence-transformers model; None: all-MiniLM-L6-v2, offline)."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Seeds of the trained methods (mean and std over them)."""
+    methods: tuple[str, ...] = (*BASELINES, *TRAINED)
+    """Methods to run: BM25, dense, BM25>dense (BM25's top 100 re-ranked by the dense model), RRF,
+    contrastive, PG-Rank."""
+    pgrank_max_steps: int = 300
+    """PG-Rank budget: optimiser steps at most (early stopping on dev nDCG@10 may end sooner)."""
+    pgrank_time_s: float | None = None
+    """PG-Rank budget: training wall time in seconds (None: no limit)."""
+    contrastive_epochs: int = 3
+    """Contrastive budget: passes over the (query, relevant document) pairs."""
+    contrastive_time_s: float | None = None
+    """Contrastive budget: training wall time in seconds (None: no limit)."""
+    contrastive_hard_negatives: int = 0
+    """BM25 hard negatives per contrastive pair (0: in-batch negatives only)."""
+    cache_dir: Path | None = DEFAULT_CACHE
+    """Folder caching document embeddings (None: encode the corpus every time)."""
+    results_dir: Path = Path("benchmarks/results")
+    """Folder for the CSV / Markdown results."""
+    name: str = "retrieval_cranfield"
+    """File stem of the results."""
+    progress: bool = True
+    """Show progress bars."""
+
+    def __post_init__(self) -> None:
+        unknown = [method for method in self.methods if method not in (*BASELINES, *TRAINED)]
+        if unknown or not self.methods:
+            raise ConfigError(
+                f"unknown methods {unknown}; choose from {', '.join((*BASELINES, *TRAINED))}"
+            )
+        if not self.seeds:
+            raise ConfigError("give at least one seed")
+        if self.pgrank_max_steps < 1:
+            raise ConfigError(f"pgrank_max_steps must be >= 1, got {self.pgrank_max_steps}")
+        self.data = Path(self.data)
+
+
+@dataclass
+class _Instance:
+    """What every method reads: the splits, the untrained first stage and its model."""
+
+    train: Collection
+    test: Collection
+    first_stage: FirstStage
+    config: RetrievalBenchConfig
+
+    @property
+    def base_model(self) -> SentenceTransformer:
+        """The untrained dense model."""
+        return self.first_stage.dense.encoder.model
+
+
+def _baseline(method: str) -> Callable[[_Instance, int], dict[str, float]]:
+    def run(instance: _Instance, seed: int) -> dict[str, float]:
+        queries = instance.test.queries
+        figures = timed_figures(
+            instance.test, lambda: baseline_run(method, instance.first_stage, queries)
+        )
+        return figures | {"train_time_s": 0.0}
+
+    return run
+
+
+def _contrastive(instance: _Instance, seed: int) -> dict[str, float]:
+    config = instance.config
+    settings = ContrastiveConfig(
+        seed=seed,
+        epochs=config.contrastive_epochs,
+        hard_negatives=config.contrastive_hard_negatives,
+        max_time_s=config.contrastive_time_s,
+        progress=config.progress,
+    )
+    start = time.perf_counter()
+    result = fine_tune(settings, instance.train, instance.base_model)
+    train_time = time.perf_counter() - start
+    encoder = DenseEncoder(result.model, show_progress=config.progress)
+    retriever = DenseRetriever(encoder, instance.test.corpus, config.cache_dir)
+    figures = timed_figures(instance.test, lambda: retriever.search(instance.test.queries, DEPTH))
+    return figures | {"train_time_s": train_time}
+
+
+def _pgrank(instance: _Instance, seed: int) -> dict[str, float]:
+    config = instance.config
+    defaults = PGRankConfig()
+    settings = PGRankConfig(
+        data=config.data,
+        format=config.format,
+        train_split=config.train_split,
+        test_split=None,
+        seed=seed,
+        cache_dir=config.cache_dir,
+        trainer=dataclasses.replace(
+            defaults.trainer,
+            max_steps=config.pgrank_max_steps,
+            max_time_s=config.pgrank_time_s,
+            progress=config.progress,
+        ),
+    )
+    start = time.perf_counter()
+    result = train(settings, instance.base_model)
+    train_time = time.perf_counter() - start
+    test, first_stage = instance.test, instance.first_stage
+    figures = timed_figures(
+        test, lambda: pgrank_run(result.policy, first_stage, test, settings.candidates)
+    )
+    return figures | {"train_time_s": train_time}
+
+
+def _prepare(config: RetrievalBenchConfig) -> _Instance:
+    train_split = load_collection(config.data, config.format, config.train_split)
+    test = load_collection(config.data, config.format, config.test_split)
+    test = test.with_queries(test.queries_with_relevant())
+    if not test.queries:
+        raise ConfigError(f"the {config.test_split} split has no query with a relevant document")
+    model = load_encoder(config.encoder)
+    first_stage = build_first_stage(test, model, config.cache_dir, config.progress)
+    return _Instance(train_split, test, first_stage, config)
+
+
+def bench(config: RetrievalBenchConfig) -> CommandOutput:
+    """Run the methods, write ``<results_dir>/<name>.{csv,md}`` and return the summary table."""
+    instance = _prepare(config)
+    label = f"{config.data.name} {config.test_split}"
+    trained = {"contrastive": _contrastive, "PG-Rank": _pgrank}
+    frames = []
+    baselines = {m: _baseline(m) for m in BASELINES if m in config.methods}
+    if baselines:
+        frames.append(
+            run_grid(baselines, {label: instance}, config.seeds[:1], progress=config.progress)
+        )
+    chosen = {m: trained[m] for m in TRAINED if m in config.methods}
+    if chosen:
+        frames.append(run_grid(chosen, {label: instance}, config.seeds, progress=config.progress))
+    rows = pd.concat(frames, ignore_index=True)[["method", "instance", "group", "seed", *METRICS]]
+    title = (
+        f"Retrieval, {label} ({len(instance.test.queries)} queries): nDCG@10, MRR@10, Recall@100, "
+        "training time and search speed"
+    )
+    paths = write_results(rows, config.name, list(METRICS), config.results_dir, title=title)
+    with paths["md"].open("a", encoding="utf-8") as file:
+        file.write(_setup_note(config, len(instance.test.queries)))
+    summary_table = summarize(rows, list(METRICS))
+    summary = {
+        "csv": str(paths["csv"]),
+        "md": str(paths["md"]),
+        "ndcg@10": dict(zip(summary_table["method"], summary_table["ndcg@10_mean"], strict=True)),
+    }
+    return CommandOutput([("retrieval methods (mean and std over seeds)", summary_table)], summary)
+
+
+def _setup_note(config: RetrievalBenchConfig, queries: int) -> str:
+    def limit(seconds: float | None) -> str:
+        return "no time limit" if seconds is None else f"at most {seconds:g} s"
+
+    encoder = config.encoder or "all-MiniLM-L6-v2"
+    return (
+        f"\nSetup: {queries} test queries with a relevant document ({config.test_split} split of "
+        f"{config.data}), dense model {encoder}; the trained methods learn from the "
+        f"{config.train_split} split with seeds {list(config.seeds)}. PG-Rank: at most "
+        f"{config.pgrank_max_steps} steps, {limit(config.pgrank_time_s)}, otherwise pgsuite "
+        f"retrieval train's defaults. Contrastive: epochs {config.contrastive_epochs}, hard "
+        f"negatives {config.contrastive_hard_negatives}, {limit(config.contrastive_time_s)}. "
+        "train_time_s: wall time of the training call; queries_per_s: test queries over the time "
+        "to rank them, the corpus already indexed and encoded.\n"
+    )
