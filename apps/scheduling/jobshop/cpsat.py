@@ -13,6 +13,12 @@ from apps.scheduling.jobshop.instances import JobShopInstance
 from core.errors import ConfigError, PgsuiteError
 
 
+class NoScheduleError(PgsuiteError):
+    """CP-SAT ended without a schedule (time limit too short for the instance)."""
+
+    exit_code = 1
+
+
 @dataclass(frozen=True)
 class CPSATResult:
     """CP-SAT's best schedule (``start``, ``end``: int ``[n, m]``), its makespan, the proven lower
@@ -41,14 +47,15 @@ def solve_cpsat(
         time_limit_s: wall-clock limit of the search.
         workers: parallel search workers (CP-SAT needs several for its portfolio to shine).
         hint_start: int ``[n, m]`` start times of a feasible schedule to start from (a hint:
-            CP-SAT begins its search there and so is never worse than it).
+            CP-SAT begins its search there and so is never worse than it; when the limit ends
+            before CP-SAT has a schedule of its own, the hint is returned).
         seed: random seed of the search.
         downtimes: int ``[m, D, 2]`` machine breakdowns, fixed intervals in the no-overlap
             constraints (CP-SAT knows them all in advance: a clairvoyant reference).
 
     Raises:
         ConfigError: non-positive limit or workers, or a hint of the wrong shape.
-        PgsuiteError: no feasible schedule within the limit.
+        NoScheduleError: no feasible schedule within the limit (and no hint).
     """
     from ortools.sat.python import cp_model
 
@@ -95,7 +102,16 @@ def solve_cpsat(
     solver.parameters.random_seed = int(seed)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise PgsuiteError(
+        if hint_start is not None:
+            return CPSATResult(
+                start=hint_start.astype(np.int64),
+                end=hint_start + instance.durations,
+                makespan=int((hint_start + instance.durations).max()),
+                lower_bound=0,
+                optimal=False,
+                wall_time_s=float(solver.wall_time),
+            )
+        raise NoScheduleError(
             f"CP-SAT found no schedule for {instance.name} within {time_limit_s:g} s "
             f"(status {solver.status_name(status)})"
         )

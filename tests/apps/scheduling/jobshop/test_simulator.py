@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.scheduling.jobshop.cpsat import solve_cpsat
+from apps.scheduling.jobshop.cpsat import NoScheduleError, solve_cpsat
 from apps.scheduling.jobshop.instances import JobShopInstance, load_benchmark, random_instance
 from apps.scheduling.jobshop.rules import RULES, dispatch, dispatch_instance
 from apps.scheduling.jobshop.schedule import verified_makespan
@@ -124,3 +124,15 @@ def test_bad_actions_are_config_errors() -> None:
         sim.step([0])
     with pytest.raises(ConfigError, match="still unscheduled"):
         sim.result()
+
+
+def test_cpsat_out_of_time_returns_its_hint_or_says_it_found_nothing() -> None:
+    """A limit too short for CP-SAT to load a 100x20 model: with a hint the hint comes back (a
+    warm start is never worse than its hint), without one a NoScheduleError."""
+    instance = load_benchmark("ta71")
+    hint = dispatch_instance(instance, "mwkr")
+    result = solve_cpsat(instance, time_limit_s=0.001, workers=1, hint_start=hint.start[0])
+    assert result.makespan <= hint.makespan[0]
+    assert verified_makespan(instance, result.start, result.end) == result.makespan
+    with pytest.raises(NoScheduleError, match="no schedule"):
+        solve_cpsat(instance, time_limit_s=0.001, workers=1)
