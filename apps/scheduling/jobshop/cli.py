@@ -147,7 +147,7 @@ def demo(demo_config: DemoConfig) -> list[tuple[str, pd.DataFrame]]:
         for method in methods:
             rows.append(_summary(instance, solver.solve(instance, method)))
     table = pd.DataFrame(rows).pivot(index="method", columns="instance", values="gap_pct")
-    table = table.loc[methods].round(2).add_suffix(" gap %")
+    table = table.loc[methods].round(2).add_suffix(" gap %").reset_index()
     return [("jobshop: shipped PPO policy vs rules and CP-SAT (gap % to best known)", table)]
 
 
