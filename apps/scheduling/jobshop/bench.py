@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 
 from apps.scheduling.jobshop.cpsat import NoScheduleError
-from apps.scheduling.jobshop.instances import benchmark_names, load_benchmark, taillard_names
+from apps.scheduling.jobshop.instances import (
+    JobShopInstance,
+    benchmark_names,
+    load_benchmark,
+    taillard_names,
+)
 from apps.scheduling.jobshop.rules import RULES
 from apps.scheduling.jobshop.simulator import JobShopSimulator
 from apps.scheduling.jobshop.solve import SolverOptions, parse_method
@@ -67,12 +72,12 @@ class JobShopBenchConfig:
             raise ConfigError(f"unknown instance(s) {unknown}; see pgsuite jobshop solve --help")
 
 
-def size_class(name: str) -> str:
-    """Group label of an instance: ``"ta01-10 (15x15)"`` for Taillard, else the family."""
+def size_class(instance: JobShopInstance) -> str:
+    """Group label of a classic instance: ``"ta01-10 (15x15)"`` for Taillard, else the family."""
+    name = instance.name
     if name.startswith("ta"):
         first = (int(name[2:]) - 1) // 10 * 10 + 1
-        size = load_benchmark(name).size
-        return f"ta{first:02d}-{first + 9:02d} ({size})"
+        return f"ta{first:02d}-{first + 9:02d} ({instance.size})"
     return name.rstrip("0123456789")
 
 
@@ -141,7 +146,7 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
         {m: method_fn(m) for m in config.methods},
         instances,
         [config.options.seed],
-        groups={name: size_class(name) for name in names},
+        groups={name: size_class(instance) for name, instance in instances.items()},
     )
     name = f"jobshop_{config.suite}"
     title = f"Job shop, {config.suite}: gap % to the best-known makespan and time per instance"

@@ -66,8 +66,7 @@ def best_of_samples(
     best: tuple[np.ndarray, np.ndarray, int] | None = None
     for first in range(0, samples, chunk):
         size = min(chunk, samples - first)
-        batch_downtimes = None if downtimes is None else np.stack([downtimes] * size)
-        sim = JobShopSimulator.from_instances([instance] * size, insertion, batch_downtimes)
+        sim = JobShopSimulator.from_instances([instance] * size, insertion, downtimes)
         result = rollout(agent, sim, nondelay, greedy=False, generator=generator)
         i = int(result.makespan.argmin())
         if best is None or result.makespan[i] < best[2]:

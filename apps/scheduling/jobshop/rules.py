@@ -92,6 +92,5 @@ def dispatch_instance(
 ) -> ScheduleResult:
     """:func:`dispatch` on a single instance (a batch of one); ``downtimes``: int ``[m, D, 2]``
     machine breakdowns."""
-    batch_downtimes = None if downtimes is None else downtimes[None]
-    sim = JobShopSimulator.from_instances([instance], insertion, batch_downtimes)
+    sim = JobShopSimulator.from_instances([instance], insertion, downtimes)
     return dispatch(sim, rule, seed, nondelay)

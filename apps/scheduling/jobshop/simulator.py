@@ -95,9 +95,13 @@ class JobShopSimulator:
         insertion: bool = True,
         downtimes: np.ndarray | None = None,
     ) -> JobShopSimulator:
+        """A batch of ``instances``; ``downtimes`` is ``[B, m, D, 2]`` per instance, or
+        ``[m, D, 2]`` shared by all of them (e.g. copies of one instance)."""
         sizes = {instance.durations.shape for instance in instances}
         if len(sizes) != 1:
             raise ConfigError(f"a batch needs instances of one size, got {sorted(sizes)}")
+        if downtimes is not None and np.ndim(downtimes) == 3:
+            downtimes = np.broadcast_to(downtimes, (len(instances), *np.shape(downtimes)))
         return cls(
             np.stack([i.durations for i in instances]),
             np.stack([i.machines for i in instances]),
@@ -122,6 +126,7 @@ class JobShopSimulator:
         self.machine_count = (self.downtimes[..., 0] < _FAR).sum(-1)
         self.last_end = np.zeros((B, m), dtype=np.int64)
         self.decisions = 0
+        self._starts_at = -1  # decision count at which _starts was computed
         self._order = np.zeros((B, n * m), dtype=np.int64)
 
     @property
@@ -146,8 +151,11 @@ class JobShopSimulator:
     def earliest_starts(self) -> np.ndarray:
         """int ``[B, n]``: where each job's next operation would start if picked now (finished
         jobs: meaningless, mask them with :meth:`action_mask`)."""
-        jobs = np.broadcast_to(np.arange(self.num_jobs), (self.batch, self.num_jobs))
-        return self._placement(jobs)[0]
+        if self._starts_at != self.decisions:  # masks and features both ask at every decision
+            jobs = np.broadcast_to(np.arange(self.num_jobs), (self.batch, self.num_jobs))
+            self._starts = self._placement(jobs)[0]
+            self._starts_at = self.decisions
+        return self._starts
 
     def machine_ready(self, now: np.ndarray | None = None) -> np.ndarray:
         """int ``[B, m]``: end of the latest operation on each machine (0 while it is empty);

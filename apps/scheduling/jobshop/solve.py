@@ -142,8 +142,7 @@ class Solver:
         self, instance: JobShopInstance, downtimes: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
         agent, config = self.agent
-        batch_downtimes = None if downtimes is None else downtimes[None]
-        sim = JobShopSimulator.from_instances([instance], config.insertion, batch_downtimes)
+        sim = JobShopSimulator.from_instances([instance], config.insertion, downtimes)
         result = rollout(agent, sim, config.nondelay)
         return result.start[0], result.end[0]
 

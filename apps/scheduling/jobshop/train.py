@@ -112,7 +112,7 @@ def make_agent(config: PolicyConfig) -> JobShopActorCritic:
 class CurriculumEnv(JobShopBatchEnv):
     """A batched env whose instance size switches to the next stage at given iterations."""
 
-    def __init__(self, config: JobShopTrainConfig, iterations: int) -> None:
+    def __init__(self, config: JobShopTrainConfig) -> None:
         jobs, machines = config.parsed_sizes[0]
         super().__init__(
             config.num_envs,
@@ -122,9 +122,13 @@ class CurriculumEnv(JobShopBatchEnv):
             config.policy.nondelay,
             config.breakdowns,
         )
-        stages = len(config.parsed_sizes)
-        self.stage_starts = [iterations * i // stages for i in range(stages)]
         self.sizes = config.parsed_sizes
+        self.stage_starts = [0]
+
+    def plan(self, iterations: int) -> None:
+        """Give each size an equal share of ``iterations``, in order."""
+        stages = len(self.sizes)
+        self.stage_starts = [iterations * i // stages for i in range(stages)]
 
     def set_iteration(self, iteration: int) -> bool:
         """Switch to the stage of ``iteration``; True when the size changed."""
@@ -160,9 +164,9 @@ def train(config: JobShopTrainConfig) -> dict[str, Any]:
     jobs, machines = config.parsed_sizes[-1]
     if ppo_config.num_steps < jobs * machines:
         ppo_config = dataclasses.replace(ppo_config, num_steps=jobs * machines)
-    iterations = ppo_config.total_timesteps // (ppo_config.num_steps * config.num_envs)
-    env = CurriculumEnv(config, max(iterations, 1))
+    env = CurriculumEnv(config)
     ppo = PPO(env, agent, ppo_config, seed=config.seed)
+    env.plan(ppo.num_iterations)
     dev_sim, dev_mwkr = _dev_set(config)
 
     def iteration(step: int) -> dict[str, float]:

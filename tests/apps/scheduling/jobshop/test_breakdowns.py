@@ -56,9 +56,7 @@ def test_best_dispatch_order_is_the_clairvoyant_cpsat_optimum(seed: int, inserti
     downtimes = Breakdowns(mtbf=1.5, mttr=1.0).sample(instance, np.random.default_rng(seed))
     assert (downtimes[..., 0] < PAD).sum() >= 3  # breakdowns actually happen
     orders = _all_orders(instance)
-    sim = JobShopSimulator.from_instances(
-        [instance] * len(orders), insertion, np.stack([downtimes] * len(orders))
-    )
+    sim = JobShopSimulator.from_instances([instance] * len(orders), insertion, downtimes)
     for decision in range(orders.shape[1]):
         sim.step(orders[:, decision])
     result = sim.result()

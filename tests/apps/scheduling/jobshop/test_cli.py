@@ -122,9 +122,9 @@ def test_bench_accumulates_rows_and_reports_per_class(
 
 
 def test_size_classes_and_simulator_throughput() -> None:
-    assert size_class("ta07") == "ta01-10 (15x15)"
-    assert size_class("ta80") == "ta71-80 (100x20)"
-    assert size_class("abz5") == "abz"
+    assert size_class(load_benchmark("ta07")) == "ta01-10 (15x15)"
+    assert size_class(load_benchmark("ta80")) == "ta71-80 (100x20)"
+    assert size_class(load_benchmark("abz5")) == "abz"
     assert simulator_throughput("ft06", batch=4) > 0
 
 
