@@ -178,6 +178,26 @@ def _plot(df: pd.DataFrame, metrics: Sequence[str], title: str, path: Path) -> N
     fig.savefig(path, dpi=120)
 
 
+def merge_rows(
+    new: pd.DataFrame, path: str | Path, keys: Sequence[str] = ("instance", "method", "seed")
+) -> pd.DataFrame:
+    """``new`` rows plus the rows of the CSV at ``path`` (if any) whose ``keys`` ``new`` lacks.
+
+    Lets a long benchmark run in pieces (a few instances or methods per command) while its result
+    files always hold every cell measured so far; a re-measured cell replaces the old one.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return new
+    old = pd.read_csv(path)
+    missing = [key for key in keys if key not in old.columns]
+    if missing:
+        raise ConfigError(f"{path} lacks the column(s) {missing}; move it away to start afresh")
+    ran = set(new[list(keys)].itertuples(index=False, name=None))
+    keep = [row not in ran for row in old[list(keys)].itertuples(index=False, name=None)]
+    return pd.concat([old[keep], new], ignore_index=True)
+
+
 def write_results(
     df: pd.DataFrame,
     name: str,

@@ -39,7 +39,7 @@ from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, evaluate_cost,
 from apps.inventory.score_function import train_score_function
 from apps.inventory.settings import SettingConfig, build_setting
 from apps.inventory.sim import InventorySimulator
-from core.bench import run_grid, summarize, write_results
+from core.bench import merge_rows, run_grid, summarize, write_results
 from core.cli import CommandOutput
 from core.estimators import mean_cost
 from core.trainer import TrainerConfig
@@ -154,6 +154,7 @@ def _report(
     metrics: list[str],
 ) -> CommandOutput:
     rows = run_grid(methods, instances, config.seeds)
+    rows = merge_rows(rows, config.results_dir / f"{name}.csv")
     write_results(rows, name, metrics, config.results_dir, title=title)
     table = summarize(rows, metrics, by=("method", "instance"))
     table = table[["method", "instance", *[f"{m}_mean" for m in metrics]]]
@@ -242,6 +243,7 @@ def warehouse(config: BenchConfig) -> CommandOutput:
     }
     metrics = ["test_cost", "train_steps", "train_time_s"]
     rows = run_grid(methods, instances, config.seeds)
+    rows = merge_rows(rows, config.results_dir / "inventory_warehouse.csv")
     title = "One warehouse, n stores (lost sales): test cost by training-set size"
     write_results(rows, "inventory_warehouse", metrics, config.results_dir, title=title)
     wide = rows.pivot_table(index="instance", columns="method", values="test_cost", sort=False)

@@ -15,7 +15,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from apps.inventory.policies import location_demand_rate, observation_features
+from apps.inventory.network import location_demand_rate
+from apps.inventory.policies import observation_features
 from apps.inventory.settings import SettingConfig, build_setting
 from apps.inventory.sim import InventorySimulator, Observation
 

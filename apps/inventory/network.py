@@ -172,3 +172,23 @@ def transshipment_centre(
     ships = torch.zeros(network.num_locations, dtype=torch.bool)
     ships[0] = True
     return replace(network, names=("centre", *network.names[1:]), ships_everything=ships)
+
+
+def downstream_matrix(network: Network) -> torch.Tensor:
+    """``[N, N]`` with ``D[k, j] = 1`` when ``j`` is ``k`` or downstream of ``k``."""
+    n = network.num_locations
+    matrix = torch.eye(n)
+    upstream = network.upstream.tolist()
+    for j in range(n):
+        k = upstream[j]
+        while k >= 0:
+            matrix[k, j] = 1.0
+            k = upstream[k]
+    return matrix
+
+
+def location_demand_rate(network: Network, demand_mean: torch.Tensor) -> torch.Tensor:
+    """``[N]`` demand rate each location serves: its store's mean, or the sum of the stores below."""
+    store_demand = torch.zeros(network.num_locations)
+    store_demand[network.stores] = demand_mean
+    return downstream_matrix(network) @ store_demand

@@ -14,16 +14,9 @@ from scipy.stats import norm, poisson
 from torch import nn
 from torch_geometric.utils import softmax as grouped_softmax
 
-from apps.inventory.network import Network
+from apps.inventory.network import Network, downstream_matrix, location_demand_rate
 from apps.inventory.sim import Observation
 from core.nn import MLP, GraphEncoder
-
-
-def location_demand_rate(network: Network, demand_mean: torch.Tensor) -> torch.Tensor:
-    """``[N]`` demand rate each location serves: its store's mean, or the sum of the stores below."""
-    store_demand = torch.zeros(network.num_locations)
-    store_demand[network.stores] = demand_mean
-    return downstream_matrix(network) @ store_demand
 
 
 def observation_features(obs: Observation, scale: torch.Tensor) -> torch.Tensor:
@@ -165,19 +158,6 @@ class BaseStockPolicy(nn.Module):
         if self.cap is not None:
             orders = torch.minimum(orders, self.cap.clamp(min=0.0))
         return orders
-
-
-def downstream_matrix(network: Network) -> torch.Tensor:
-    """``[N, N]`` with ``D[k, j] = 1`` when ``j`` is ``k`` or downstream of ``k``."""
-    n = network.num_locations
-    matrix = torch.eye(n)
-    upstream = network.upstream.tolist()
-    for j in range(n):
-        k = upstream[j]
-        while k >= 0:
-            matrix[k, j] = 1.0
-            k = upstream[k]
-    return matrix
 
 
 def newsvendor_levels(

@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from apps.inventory.hdpo import HDPOConfig
-from apps.inventory.policies import location_demand_rate, observation_features
+from apps.inventory.network import location_demand_rate
+from apps.inventory.policies import observation_features
 from apps.inventory.settings import Setting
 from apps.inventory.sim import InventorySimulator, Observation, Scenarios
 from core.advantages import normalize

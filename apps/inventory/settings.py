@@ -34,6 +34,7 @@ from apps.inventory.demand import (
 )
 from apps.inventory.network import (
     Network,
+    location_demand_rate,
     one_warehouse,
     serial_line,
     single_store,
@@ -109,19 +110,22 @@ class Setting:
     def scenarios(self, split: Split, samples: int, periods: int, seed: int) -> Scenarios:
         """Sample ``samples`` hindsight scenarios of ``periods`` periods for ``split``.
 
-        Splits use disjoint seed streams, so dev and test never share demand with train. Initial
-        on-hand stock is uniform on ``[0, 2 x mean demand]`` (stores) and empty pipelines; the
-        warm-up periods excluded from reported costs wash the initial state out.
+        Splits use disjoint seed streams, so dev and test never share demand with train. The
+        initial state is drawn around the steady state of a system that orders what it sells: each
+        location's on-hand stock and each in-transit slot within its lead time are uniform on
+        ``[0, 2 x the demand rate it serves]`` (one period's demand on average), so training sees
+        the states a good policy lives in from the first period on; the warm-up periods excluded
+        from reported costs wash out what remains of the initial state.
         """
         generator = torch.Generator().manual_seed(seed + _SPLIT_SEED_OFFSET[split])
         net = self.network
         demand = self.samplers[split].sample(samples, periods, generator)
-        scale = torch.zeros(net.num_locations)
-        scale[net.stores] = 2 * self.demand_mean
-        scale[~net.is_store] = 2 * self.demand_mean.sum()
-        on_hand = torch.rand(samples, net.num_locations, generator=generator) * scale
-        pipeline = torch.zeros(samples, net.num_locations, net.max_lead_time)
+        rate = location_demand_rate(net, self.demand_mean)
+        on_hand = torch.rand(samples, net.num_locations, generator=generator) * 2 * rate
         lead_time = net.lead_time.expand(samples, -1).clone()
+        in_lead_time = torch.arange(net.max_lead_time) < lead_time[..., None]
+        pipeline = torch.rand(samples, net.num_locations, net.max_lead_time, generator=generator)
+        pipeline = pipeline * 2 * rate[:, None] * in_lead_time
         return Scenarios(demand, on_hand, pipeline, lead_time)
 
 

@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bench import BenchmarkError, format_mean_std, run_grid, summarize, write_results
+from core.bench import (
+    BenchmarkError,
+    format_mean_std,
+    merge_rows,
+    run_grid,
+    summarize,
+    write_results,
+)
 from core.errors import ConfigError
 
 INSTANCES = {"i1": 1.0, "i2": 2.0, "i3": 5.0}
@@ -150,3 +157,18 @@ def test_run_grid_rejects_bad_grids() -> None:
         run_grid(METHODS, INSTANCES, SEEDS, groups={"i1": "a", "i2": "a"}, progress=False)
     with pytest.raises(ConfigError, match="reserved"):
         run_grid({"bad": lambda inst, seed: {"seed": 1.0}}, INSTANCES, SEEDS, progress=False)
+
+
+def test_merge_rows_replaces_measured_cells_and_keeps_the_rest(tmp_path: Path) -> None:
+    old = pd.DataFrame(
+        {"method": ["a", "a", "b"], "instance": ["x", "y", "x"], "seed": [0, 0, 0], "v": [1, 2, 3]}
+    )
+    path = tmp_path / "rows.csv"
+    old.to_csv(path, index=False)
+    new = pd.DataFrame({"method": ["a"], "instance": ["x"], "seed": [0], "v": [10]})
+    merged = merge_rows(new, path)
+    cells = {(r.method, r.instance): r.v for r in merged.itertuples()}
+    assert cells == {("a", "x"): 10, ("a", "y"): 2, ("b", "x"): 3}
+    assert merge_rows(new, tmp_path / "absent.csv").equals(new)
+    with pytest.raises(ConfigError, match="lacks the column"):
+        merge_rows(new, path, keys=("instance", "method", "size"))

@@ -33,7 +33,7 @@ from apps.scheduling.jobshop.instances import (
 from apps.scheduling.jobshop.rules import RULES
 from apps.scheduling.jobshop.simulator import JobShopSimulator
 from apps.scheduling.jobshop.solve import SolverOptions, parse_method
-from core.bench import run_grid, write_results
+from core.bench import merge_rows, run_grid, write_results
 from core.cli import CommandOutput
 from core.errors import ConfigError
 
@@ -87,16 +87,6 @@ def suite_instances(config: JobShopBenchConfig) -> list[str]:
     if config.suite == "taillard":
         return taillard_names()
     return [n for n in benchmark_names() if n.rstrip("0123456789") in CLASSIC_FAMILIES]
-
-
-def _merge(new: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """``new`` rows plus the rows of ``path`` for (instance, method) pairs ``new`` lacks."""
-    if not path.is_file():
-        return new
-    old = pd.read_csv(path)
-    ran = set(zip(new["instance"], new["method"], strict=True))
-    keep = [pair not in ran for pair in zip(old["instance"], old["method"], strict=True)]
-    return pd.concat([old[keep], new], ignore_index=True)
 
 
 def _ordered(rows: pd.DataFrame) -> pd.DataFrame:
@@ -156,7 +146,7 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
             f"Job shop, {config.suite}, random breakdowns (mtbf {config.options.mtbf:g}, mttr "
             f"{config.options.mttr:g} mean durations): makespan over the breakdown-free best known, %"
         )
-    rows = _ordered(_merge(new, config.results_dir / f"{name}.csv"))
+    rows = _ordered(merge_rows(new, config.results_dir / f"{name}.csv", ("instance", "method")))
     paths = write_results(rows, name, ["gap_pct", "time_s"], config.results_dir, title=title)
     wide = wide_table(rows)
     wide_path = config.results_dir / f"{name}_wide.md"

@@ -89,3 +89,21 @@ def test_missing_csv_and_wrong_store_count(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match="2 locations in the CSV, the setting has 1 stores"):
         build_setting(SettingConfig(setting="one_store_backlog", demand_csv=path))
+
+
+def test_initial_state_holds_about_one_period_of_demand_per_slot() -> None:
+    """On-hand stock and every in-transit slot within a location's lead time are uniform on
+    [0, 2 x its demand rate]; slots beyond the lead time are empty (serial: lead times 4 3 2 4)."""
+    setting = build_setting(SettingConfig(setting="serial"))
+    net = setting.network
+    scenarios = setting.scenarios("train", 20_000, 1, seed=0)
+    rate = 5.0  # every stage of the serial line serves the store's demand
+    assert (scenarios.on_hand >= 0).all()
+    assert (scenarios.on_hand <= 2 * rate).all()
+    for location, lead in enumerate(net.lead_time.tolist()):
+        slots = scenarios.pipeline[:, location]
+        assert (slots[:, lead:] == 0).all()
+        torch.testing.assert_close(
+            slots[:, :lead].mean(0), torch.full((lead,), rate), rtol=0.02, atol=0.0
+        )
+        assert slots[:, :lead].max() <= 2 * rate

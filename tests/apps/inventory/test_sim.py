@@ -69,6 +69,7 @@ def test_order_arrives_after_exactly_lead_time_periods() -> None:
     scenarios = setting.scenarios("train", 1, 6, 0)
     scenarios.demand.zero_()
     scenarios.on_hand.zero_()
+    scenarios.pipeline.zero_()
     simulator = InventorySimulator(setting.network)
     seen = []
 
