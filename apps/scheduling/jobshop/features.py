@@ -44,8 +44,8 @@ def operation_features(sim: JobShopSimulator) -> np.ndarray:
     bound = sim.completion_lower_bounds()
     pending = np.where(scheduled, 0, durations)
     job_left = np.cumsum(pending[..., ::-1], axis=2)[..., ::-1]
-    machine_left = np.zeros((B, m))
-    np.add.at(machine_left, (np.arange(B)[:, None, None], sim.machines), pending)
+    machine_slot = (sim.machines + m * np.arange(B)[:, None, None]).ravel()
+    machine_left = np.bincount(machine_slot, pending.ravel(), minlength=B * m).reshape(B, m)
     last_end = sim.machine_ready(now[:, 0, 0])  # breakdowns show once they have started
     per_op_machine_left = np.take_along_axis(machine_left, sim.machines.reshape(B, -1), 1)
     per_op_free = np.take_along_axis(last_end, sim.machines.reshape(B, -1), 1).reshape(B, n, m)

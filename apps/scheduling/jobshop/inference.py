@@ -11,7 +11,7 @@ from apps.scheduling.jobshop.policy import JobShopActorCritic
 from apps.scheduling.jobshop.simulator import JobShopSimulator, ScheduleResult
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def rollout(
     agent: JobShopActorCritic,
     sim: JobShopSimulator,

@@ -6,8 +6,8 @@ message passing is a GIN-style update with one channel per relation,
 
     h_v <- h_v + MLP([(1 + eps) h_v, h_pred(v) + h_succ(v), mean_{u on v's machine, u != v} h_u]),
 
-computed densely on ``[B, n, m, H]`` tensors (shifts along the job axis, per-machine sums by
-``scatter_add``): no edge lists are built per step, and :func:`disjunctive_edge_index` gives the
+computed densely on ``[B, n, m, H]`` tensors (shifts along the job axis, per-machine sums over
+operations grouped by machine): no edge lists are built per step, and :func:`disjunctive_edge_index` gives the
 same graph as a torch-geometric edge index (tests check the dense aggregation against it). The
 machine channel is a mean, so the network reads instances of any size: it is trained on small
 random instances and run on 100x20.
@@ -19,6 +19,7 @@ masked categorical over jobs); the critic reads the mean embedding.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from apps.scheduling.jobshop.features import FEATURE_NAMES, NUM_FEATURES
@@ -48,6 +49,36 @@ def disjunctive_edge_index(machines: torch.Tensor) -> tuple[torch.Tensor, torch.
     return conjunctive, disjunctive
 
 
+class MachineGroups:
+    """Index tables that gather the operations of each machine, built once per observation.
+
+    Every job visits every machine once, so each machine holds exactly ``n`` operations; sorting
+    the ``B n m`` operations by (instance, machine) groups them into ``[B, m, n]`` blocks, and
+    per-machine totals come from a reshape and a sum instead of a scatter.
+
+    Args:
+        machine: long ``[B, n, m]`` machine of each operation.
+    """
+
+    def __init__(self, machine: torch.Tensor) -> None:
+        B, n, m = machine.shape
+        flat = machine.reshape(B, n * m)
+        offsets = torch.arange(B, device=machine.device)[:, None]
+        self.shape = (B, n, m)
+        self.by_machine = (flat.argsort(dim=1, stable=True) + offsets * n * m).reshape(-1)
+        """long ``[B m n]``: flat operation indices sorted by instance, then machine."""
+        self.own_machine = (flat + offsets * m).reshape(-1)
+        """long ``[B n m]``: flat (instance, machine) index of each operation."""
+
+    def others_mean(self, h: torch.Tensor) -> torch.Tensor:
+        """``[B, n, m, H]``: mean of ``h`` over the other operations on each operation's machine."""
+        B, n, m = self.shape
+        flat = h.reshape(B * n * m, -1)
+        totals = flat.index_select(0, self.by_machine).view(B * m, n, -1).sum(1)
+        others = (totals.index_select(0, self.own_machine) - flat) / max(n - 1, 1)
+        return others.view(h.shape)
+
+
 class DisjunctiveLayer(nn.Module):
     """One round of message passing over the disjunctive graph (module docstring)."""
 
@@ -60,25 +91,33 @@ class DisjunctiveLayer(nn.Module):
     @staticmethod
     def job_neighbours(h: torch.Tensor) -> torch.Tensor:
         """``[B, n, m, H]``: sum of each operation's predecessor and successor embeddings."""
-        zero = torch.zeros_like(h[:, :, :1])
-        return torch.cat([zero, h[:, :, :-1]], 2) + torch.cat([h[:, :, 1:], zero], 2)
+        out = torch.zeros_like(h)
+        out[:, :, 1:] += h[:, :, :-1]
+        out[:, :, :-1] += h[:, :, 1:]
+        return out
 
     @staticmethod
     def machine_neighbours(h: torch.Tensor, machine: torch.Tensor) -> torch.Tensor:
         """``[B, n, m, H]``: mean embedding of the other operations on each operation's machine
-        (every job visits every machine once, so each machine holds ``n`` operations)."""
-        B, n, m, H = h.shape
-        flat_h = h.reshape(B, n * m, H)
-        index = machine.reshape(B, n * m, 1).expand(-1, -1, H)
-        totals = torch.zeros(B, m, H, dtype=h.dtype).scatter_add_(1, index, flat_h)
-        others = (totals.gather(1, index) - flat_h) / max(n - 1, 1)
-        return others.reshape(B, n, m, H)
+        (``machine``: long ``[B, n, m]``)."""
+        return MachineGroups(machine).others_mean(h)
 
-    def forward(self, h: torch.Tensor, machine: torch.Tensor) -> torch.Tensor:
-        message = torch.cat(
-            [(1 + self.eps) * h, self.job_neighbours(h), self.machine_neighbours(h, machine)], -1
-        )
-        return h + torch.relu(self.norm(self.mlp(message)))
+    def forward(self, h: torch.Tensor, groups: MachineGroups) -> torch.Tensor:
+        """``h``: ``[B, n, m, H]`` -> ``[B, n, m, H]``.
+
+        The first linear map of the message MLP is applied before aggregating (the neighbour sum
+        and the machine mean are linear, so they commute with it): one ``[H, 3H]`` product per
+        operation and aggregations of width ``H``, without concatenating the three inputs.
+        """
+        first, *rest = self.mlp.net
+        H = h.shape[-1]
+        weight = first.weight.view(H, 3, H).transpose(0, 1).reshape(3 * H, H)
+        own, job, machine = F.linear(h, weight).split(H, dim=-1)
+        pre = (1 + self.eps) * own + self.job_neighbours(job) + groups.others_mean(machine)
+        out = pre + first.bias
+        for module in rest:
+            out = module(out)
+        return h + torch.relu(self.norm(out))
 
 
 class JobShopActorCritic(nn.Module):
@@ -101,9 +140,10 @@ class JobShopActorCritic(nn.Module):
     def embeddings(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Operation embeddings ``[B, n, m, H]`` and the graph embedding ``[B, H]``."""
         features, machine = obs[..., :NUM_FEATURES], obs[..., NUM_FEATURES].long()
+        groups = MachineGroups(machine)
         h = self.embed(features)
         for layer in self.rounds:
-            h = layer(h, machine)
+            h = layer(h, groups)
         return h, h.mean(dim=(1, 2))
 
     def _logits(self, obs: torch.Tensor, h: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
