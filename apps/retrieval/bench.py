@@ -11,6 +11,8 @@ Methods (all over the same corpus; the dense model is all-MiniLM-L6-v2 unless ``
   ranking loss (:mod:`apps.retrieval.contrastive`), then exhaustive search.
 - ``PG-Rank``: the query tower trained by PG-Rank (:mod:`apps.retrieval.pgrank`), ranking the
   union of the BM25 and dense top-100 lists (:func:`pgrank_run`).
+- ``PG-Rank hybrid``: the same with ``lexical=True``: scores add a learnt weight times each
+  candidate's BM25 score normalised per query.
 
 Columns: nDCG@10, MRR@10 and Recall@100 (means over the test queries with a relevant document),
 ``train_time_s`` (wall time of the training call; 0 for the untrained methods) and
@@ -22,6 +24,7 @@ once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,9 +47,11 @@ from apps.retrieval.pgrank import (
     PGRankConfig,
     build_first_stage,
     load_encoder,
+    policy_candidates,
+    policy_run,
     train,
 )
-from apps.retrieval.policy import MEASURES, PGRankPolicy, candidate_set, rerank
+from apps.retrieval.policy import MEASURES, PGRankPolicy
 from core.bench import run_grid, summarize, write_results
 from core.cli import CommandOutput
 from core.errors import ConfigError
@@ -58,7 +63,7 @@ DEPTH = 100
 """Depth of every run (Recall@100) and of the BM25 list the dense model re-ranks."""
 BASELINES = ("BM25", "dense", "BM25>dense", "RRF")
 """The untrained methods, in table order."""
-TRAINED = ("contrastive", "PG-Rank")
+TRAINED = ("contrastive", "PG-Rank", "PG-Rank hybrid")
 """The trained methods, in table order."""
 METRICS = (*MEASURES, "train_time_s", "queries_per_s")
 """The reported columns."""
@@ -84,12 +89,19 @@ def baseline_run(method: str, first_stage: FirstStage, queries: Mapping[str, str
 
 
 def pgrank_run(
-    policy: PGRankPolicy, first_stage: FirstStage, collection: Collection, candidates: int
+    policy: PGRankPolicy,
+    first_stage: FirstStage,
+    collection: Collection,
+    candidates: int,
+    reencode: bool = False,
 ) -> Run:
     """The policy's scores of the union of the BM25 and dense top-``candidates`` lists of each of
-    ``collection``'s queries (``first_stage`` must hold the policy's document embeddings)."""
+    ``collection``'s queries (``first_stage`` must be over the policy's corpus; a hybrid policy
+    gets the candidates' BM25 scores). ``reencode``: a full-mode policy re-encodes the
+    candidates' documents first (:func:`~apps.retrieval.pgrank.policy_run`)."""
     union = first_stage.candidates(collection.queries, candidates)
-    return rerank(policy, candidate_set(collection, union, policy.doc_rows))
+    batch = policy_candidates(policy, first_stage, collection, union)
+    return policy_run(policy, batch, reencode)
 
 
 def timed_figures(collection: Collection, search: Callable[[], Run]) -> dict[str, float]:
@@ -120,7 +132,7 @@ class RetrievalBenchConfig:
     """Seeds of the trained methods (mean and std over them)."""
     methods: tuple[str, ...] = (*BASELINES, *TRAINED)
     """Methods to run: BM25, dense, BM25>dense (BM25's top 100 re-ranked by the dense model), RRF,
-    contrastive, PG-Rank."""
+    contrastive, PG-Rank, "PG-Rank hybrid" (PG-Rank with BM25 scores added, --lexical)."""
     pgrank_max_steps: int = 300
     """PG-Rank budget: optimiser steps at most (early stopping on dev nDCG@10 may end sooner)."""
     pgrank_time_s: float | None = None
@@ -197,7 +209,7 @@ def _contrastive(instance: _Instance, seed: int) -> dict[str, float]:
     return figures | {"train_time_s": train_time}
 
 
-def _pgrank(instance: _Instance, seed: int) -> dict[str, float]:
+def _pgrank(instance: _Instance, seed: int, lexical: bool = False) -> dict[str, float]:
     config = instance.config
     defaults = PGRankConfig()
     settings = PGRankConfig(
@@ -206,6 +218,7 @@ def _pgrank(instance: _Instance, seed: int) -> dict[str, float]:
         train_split=config.train_split,
         test_split=None,
         seed=seed,
+        lexical=lexical,
         cache_dir=config.cache_dir,
         trainer=dataclasses.replace(
             defaults.trainer,
@@ -219,7 +232,7 @@ def _pgrank(instance: _Instance, seed: int) -> dict[str, float]:
     train_time = time.perf_counter() - start
     test, first_stage = instance.test, instance.first_stage
     figures = timed_figures(
-        test, lambda: pgrank_run(result.policy, first_stage, test, settings.candidates)
+        test, lambda: pgrank_run(result.policy, first_stage, test, settings.candidates, True)
     )
     return figures | {"train_time_s": train_time}
 
@@ -239,7 +252,11 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
     """Run the methods, write ``<results_dir>/<name>.{csv,md}`` and return the summary table."""
     instance = _prepare(config)
     label = f"{config.data.name} {config.test_split}"
-    trained = {"contrastive": _contrastive, "PG-Rank": _pgrank}
+    trained = {
+        "contrastive": _contrastive,
+        "PG-Rank": _pgrank,
+        "PG-Rank hybrid": functools.partial(_pgrank, lexical=True),
+    }
     frames = []
     baselines = {m: _baseline(m) for m in BASELINES if m in config.methods}
     if baselines:
@@ -276,7 +293,9 @@ def _setup_note(config: RetrievalBenchConfig, queries: int) -> str:
         f"{config.data}), dense model {encoder}; the trained methods learn from the "
         f"{config.train_split} split with seeds {list(config.seeds)}. PG-Rank: at most "
         f"{config.pgrank_max_steps} steps, {limit(config.pgrank_time_s)}, otherwise pgsuite "
-        f"retrieval train's defaults. Contrastive: epochs {config.contrastive_epochs}, hard "
+        "retrieval train's defaults; PG-Rank hybrid: the same with --lexical (w warm-started "
+        "by a grid search on the training queries, then learnt). Contrastive: epochs "
+        f"{config.contrastive_epochs}, hard "
         f"negatives {config.contrastive_hard_negatives}, {limit(config.contrastive_time_s)}. "
         "train_time_s: wall time of the training call; queries_per_s: test queries over the time "
         "to rank them, the corpus already indexed and encoded.\n"

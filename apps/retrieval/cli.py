@@ -208,7 +208,7 @@ def evaluate_command(config: EvalConfig) -> CommandOutput:
     if saved is not None:
         policy, candidates = saved.policy(first_stage), saved.candidates
         main = {
-            "method": "PG-Rank",
+            "method": saved.method,
             **timed_figures(test, lambda: pgrank_run(policy, first_stage, test, candidates)),
         }
         rows.append(main)
@@ -267,7 +267,7 @@ def search_command(config: SearchConfig) -> CommandOutput:
             "title": [collection.corpus[doc].title for doc in ranked],
         }
     )
-    method = "PG-Rank" if saved is not None else "dense"
+    method = saved.method if saved is not None else "dense"
     summary = {"query": config.query, "method": method, "results": ranked}
     return CommandOutput([(f"top {len(ranked)} ({method}) for {config.query!r}", table)], summary)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import bm25s
+import numpy as np
 import Stemmer
 import torch
 
@@ -55,6 +56,19 @@ def top_documents(run: Run, k: int) -> Candidates:
 def _check_depth(value: int, name: str) -> None:
     if value < 1:
         raise ConfigError(f"{name} must be >= 1, got {value}")
+
+
+def _check_candidates(
+    queries: Mapping[str, str], candidates: Mapping[str, Sequence[str]], rows: Mapping[str, int]
+) -> None:
+    """Raise a ConfigError unless every candidate query has a text and every candidate document
+    is in ``rows`` (the retriever's index)."""
+    missing = [query for query in candidates if query not in queries]
+    if missing:
+        raise ConfigError(f"candidate queries {missing[:5]} have no text ({len(missing)} in all)")
+    unknown = {doc for docs in candidates.values() for doc in docs if doc not in rows}
+    if unknown:
+        raise ConfigError(f"candidate documents {sorted(unknown)[:5]} are not in the corpus")
 
 
 # --- BM25 ----------------------------------------------------------------------------------------
@@ -100,6 +114,7 @@ class BM25Retriever:
             raise DataError("cannot index an empty corpus")
         self.config = config or BM25Config()
         self.doc_ids = list(corpus)
+        self._row = {doc_id: row for row, doc_id in enumerate(self.doc_ids)}
         self._stemmer = Stemmer.Stemmer("english") if self.config.stemming else None
         self._index = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
         self._index.index(
@@ -139,6 +154,36 @@ class BM25Retriever:
             }
             for query, row, row_scores in zip(queries, indices, scores, strict=True)
         }
+
+    def score(self, queries: Mapping[str, str], candidates: Mapping[str, Sequence[str]]) -> Run:
+        """BM25 score of each query for exactly its candidate documents (a re-ranking feature).
+
+        Args:
+            queries: query id -> text; must hold every query of ``candidates``.
+            candidates: query id -> document ids of the corpus.
+
+        Returns:
+            ``{query id: {doc id: BM25 score}}`` over the same documents, the scores
+            :meth:`search` gives them; 0 for a document that shares no term with the query.
+
+        Raises:
+            ConfigError: a candidate query has no text, or a candidate document is not indexed.
+        """
+        _check_candidates(queries, candidates, self._row)
+        if not candidates:
+            return {}
+        tokens = self._tokenize([queries[query] for query in candidates])
+        run: Run = {}
+        for query_tokens, (query, docs) in zip(tokens, candidates.items(), strict=True):
+            scores = self._corpus_scores(query_tokens)
+            run[query] = {doc: float(scores[self._row[doc]]) for doc in docs}
+        return run
+
+    def _corpus_scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 scores of one tokenised query over the whole corpus, float ``[num_docs]``."""
+        if not query_tokens:  # only stop words: bm25s cannot score an empty query
+            return np.zeros(len(self.doc_ids), dtype=np.float32)
+        return self._index.get_scores(query_tokens)
 
 
 # --- dense ---------------------------------------------------------------------------------------
@@ -301,14 +346,7 @@ class DenseRetriever:
         Raises:
             ConfigError: a candidate query has no text, or a candidate document is not indexed.
         """
-        missing = [query for query in candidates if query not in queries]
-        if missing:
-            raise ConfigError(
-                f"candidate queries {missing[:5]} have no text ({len(missing)} in all)"
-            )
-        unknown = {doc for docs in candidates.values() for doc in docs if doc not in self._row}
-        if unknown:
-            raise ConfigError(f"candidate documents {sorted(unknown)[:5]} are not in the corpus")
+        _check_candidates(queries, candidates, self._row)
         if not candidates:
             return {}
         encoded = self.encoder.encode([queries[query] for query in candidates])

@@ -1,5 +1,6 @@
-"""Neural PG-Rank (Gao et al. 2023, arXiv 2310.04407), query-tower mode: train a dense
-retriever's query encoder by REINFORCE on nDCG@10 of sampled rankings of first-stage candidates.
+"""Neural PG-Rank (Gao et al. 2023, arXiv 2310.04407): train a dense retriever's query encoder
+(query-tower mode) or its one shared encoder of queries and documents (full mode) by REINFORCE on
+nDCG@10 of sampled rankings of first-stage candidates.
 
 Per query, the candidates are the union of the BM25 and dense top-``k`` lists (computed once, by
 the untrained model). Per training step, for each query of a batch:
@@ -9,6 +10,19 @@ the untrained model). Per training step, for each query of a batch:
 2. each ranking's reward is its nDCG@10 with graded gains (ideal DCG from all judged gains);
 3. the advantage is the reward minus the leave-one-out mean of the other rankings' rewards;
 4. ``loss = -mean(advantage * log P(top-10 prefix))``, the core's REINFORCE surrogate.
+
+Options (:class:`PGRankConfig`):
+
+- ``lexical``: hybrid scores ``cos / temperature + w * b`` with ``b`` the per-query normalised BM25
+  score of each candidate (:mod:`apps.retrieval.policy`). Before training, ``w`` is set by a grid
+  search on the training queries (:func:`~apps.retrieval.policy.choose_lexical_weight`, the
+  deterministic ranking's nDCG@10); then it trains with the tower, in its own AdamW parameter
+  group (``lexical_lr``, no weight decay, the same warm-up).
+- ``finetune="full"``: the tower encodes the documents too. Each training query keeps
+  ``full_candidates`` candidates (:meth:`~apps.retrieval.policy.CandidateSet.shortlist`: the
+  first-stage top ones, a relevant one swapped in when they hold none), re-encoded with gradient
+  at every step, truncated to ``max_doc_tokens`` tokens. Dev and test evaluations first
+  re-encode the evaluated queries' candidates with the current tower (no gradient).
 
 The log-probability is that of the sampled top-10 prefix (Plackett-Luce top-k), not of the full
 permutation: the reward depends only on the prefix, so this is the exact likelihood of the event
@@ -20,8 +34,9 @@ best tower restored and checkpoints in ``trainer.out``.
 
 A trained run is kept in a folder (:func:`save_run`): the query tower as a sentence-transformers
 model folder ``tower/`` (weights only, no optimiser state) and ``run.json`` naming the encoder that
-makes the frozen document embeddings, the temperature and the candidate depth; :func:`load_run`
-reads it back for evaluation and search.
+makes the first-stage candidates, the one that encodes the documents (the untrained encoder in
+query-tower mode, ``tower/`` in full mode), the temperature, the candidate depth and the lexical
+weight; :func:`load_run` reads it back for evaluation and search.
 """
 
 from __future__ import annotations
@@ -34,21 +49,32 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import pandas as pd
 import torch
 from torch import Tensor
 
-from apps.retrieval.data import Collection, CollectionFormat, load_collection, train_dev_split
+from apps.retrieval.data import (
+    Collection,
+    CollectionFormat,
+    Document,
+    Qrels,
+    Run,
+    load_collection,
+    train_dev_split,
+)
 from apps.retrieval.first_stage import (
     BM25Retriever,
     Candidates,
     DenseEncoder,
     DenseRetriever,
     candidate_union,
+    document_embeddings,
+    document_text,
     load_minilm,
 )
+from apps.retrieval.metrics import evaluate as evaluate_run
 from apps.retrieval.metrics import ndcg_at_k_of_rankings
 from apps.retrieval.policy import (
     CUTOFF,
@@ -56,7 +82,8 @@ from apps.retrieval.policy import (
     CandidateSet,
     PGRankPolicy,
     candidate_set,
-    evaluate,
+    choose_lexical_weight,
+    rerank,
 )
 from core.advantages import leave_one_out_baseline
 from core.distributions import PlackettLuce
@@ -74,6 +101,8 @@ RUN_FILE = "run.json"
 """The settings file of a saved run."""
 TOWER_FOLDER = "tower"
 """The sentence-transformers folder of a saved run's query tower."""
+FineTune = Literal["query_tower", "full"]
+"""What PG-Rank trains: the query tower over frozen documents, or the shared encoder of both."""
 
 
 def _default_trainer() -> TrainerConfig:
@@ -123,6 +152,19 @@ class PGRankConfig:
     max_epochs: float | None = None
     """Stop after this many passes over the training queries (overrides max_steps; None: use
     max_steps)."""
+    lexical: bool = False
+    """Hybrid scores: add w times each candidate's BM25 score over the largest of its query's
+    candidates; w is learnt, warm-started by a grid search on the training queries."""
+    lexical_lr: float = 1e-2
+    """AdamW learning rate of the lexical weight w (no weight decay on it)."""
+    finetune: FineTune = "query_tower"
+    """query_tower: train the query encoder over frozen document embeddings; full: train one
+    shared encoder of queries and documents, re-encoding the candidates with gradient each step."""
+    full_candidates: int = 32
+    """Full mode: candidates per training query re-encoded each step (the first-stage top ones; if
+    none of those is relevant, the best-placed relevant one replaces the last)."""
+    max_doc_tokens: int = 128
+    """Full mode: the shared encoder's max_seq_length (longer texts are truncated)."""
     cache_dir: Path | None = None
     """Folder caching the frozen document embeddings (None: encode the corpus every run)."""
     trainer: TrainerConfig = field(default_factory=_default_trainer)
@@ -139,6 +181,10 @@ class PGRankConfig:
             "warmup_steps must be >= 0": self.warmup_steps >= 0,
             "dev_fraction must lie in (0, 1)": 0 < self.dev_fraction < 1,
             "max_epochs must be > 0 or None": self.max_epochs is None or self.max_epochs > 0,
+            "lexical_lr must be > 0": self.lexical_lr > 0,
+            "finetune must be query_tower or full": self.finetune in get_args(FineTune),
+            "full_candidates must be >= 1": self.full_candidates >= 1,
+            "max_doc_tokens must be >= 1": self.max_doc_tokens >= 1,
         }
         failed = [message for message, ok in checks.items() if not ok]
         if failed:
@@ -188,6 +234,10 @@ class FirstStage:
 
     bm25: BM25Retriever
     dense: DenseRetriever
+    corpus: Mapping[str, Document]
+    """The corpus both index, in the dense retriever's row order."""
+    cache_dir: Path | None = None
+    """Folder of the document-embedding cache (None: no cache)."""
 
     def candidates(self, queries: Mapping[str, str], k: int) -> Candidates:
         """Union of the BM25 and dense top-``k`` of each query (:func:`candidate_union`)."""
@@ -203,16 +253,52 @@ def build_first_stage(
     """Index the collection's corpus with BM25 and encode it with ``model`` (cached); with
     ``show_progress``, a progress bar follows the encoding."""
     encoder = DenseEncoder(model, show_progress=show_progress)
+    corpus = collection.corpus
     return FirstStage(
-        BM25Retriever(collection.corpus), DenseRetriever(encoder, collection.corpus, cache_dir)
+        BM25Retriever(corpus), DenseRetriever(encoder, corpus, cache_dir), corpus, cache_dir
     )
 
 
-def make_policy(first_stage: FirstStage, temperature: float) -> PGRankPolicy:
-    """A policy whose tower is a trainable copy of the first stage's dense model."""
+def make_policy(first_stage: FirstStage, config: PGRankConfig) -> PGRankPolicy:
+    """A policy whose tower is a trainable copy of the first stage's dense model; hybrid with
+    ``w = 0`` when ``config.lexical`` (:func:`train` warm-starts it); in full mode the tower also
+    encodes the documents, its max_seq_length capped at ``config.max_doc_tokens``."""
     dense = first_stage.dense
     tower = copy.deepcopy(dense.encoder.model)
-    return PGRankPolicy(tower, dense.doc_ids, dense.embeddings, temperature)
+    doc_texts = None
+    if config.finetune == "full":
+        limit = tower.max_seq_length
+        tower.max_seq_length = (
+            config.max_doc_tokens if limit is None else min(limit, config.max_doc_tokens)
+        )
+        doc_texts = [document_text(document) for document in first_stage.corpus.values()]
+    lexical_weight = 0.0 if config.lexical else None
+    return PGRankPolicy(
+        tower, dense.doc_ids, dense.embeddings, config.temperature, lexical_weight, doc_texts
+    )
+
+
+def policy_candidates(
+    policy: PGRankPolicy, first_stage: FirstStage, collection: Collection, candidates: Candidates
+) -> CandidateSet:
+    """:func:`~apps.retrieval.policy.candidate_set` of ``candidates``, with their BM25 scores
+    (:meth:`BM25Retriever.score`) when the policy is hybrid."""
+    lexical = first_stage.bm25.score(collection.queries, candidates) if policy.lexical else None
+    return candidate_set(collection, candidates, policy.doc_rows, lexical)
+
+
+def policy_run(policy: PGRankPolicy, candidates: CandidateSet, reencode: bool = False) -> Run:
+    """The policy's scores of the candidates (:func:`~apps.retrieval.policy.rerank`); with
+    ``reencode``, a full-mode policy first re-encodes the candidates' documents with its current
+    tower (needed after training steps; a policy from :meth:`SavedRun.policy` is up to date)."""
+    if reencode and policy.full:
+        policy.reencode(candidates)
+    return rerank(policy, candidates)
+
+
+def _evaluate(policy: PGRankPolicy, candidates: CandidateSet, qrels: Qrels) -> dict[str, float]:
+    """:data:`MEASURES` of the policy's ranking of ``candidates``, re-encoded in full mode."""
+    return evaluate_run(policy_run(policy, candidates, reencode=True), qrels, MEASURES)
 
 
 def _query_order(count: int, seed: int, epoch: int) -> list[int]:
@@ -246,7 +332,8 @@ class PGRankResult:
     """Every logged metric: columns step, split (train / dev), metric, value."""
     metrics: dict[str, float]
     """Test figures before (``initial_test_<measure>``) and after (``test_<measure>``) training,
-    when a test split is set."""
+    when a test split is set; when hybrid, also the lexical weight after the warm start
+    (``initial_lexical_weight``) and after training (``lexical_weight``)."""
 
 
 def _training_step(
@@ -272,7 +359,36 @@ def _training_step(
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
-    return {"loss": sum(losses) / len(losses), "reward": sum(rewards) / len(rewards), "lr": lr}
+    metrics = {"loss": sum(losses) / len(losses), "reward": sum(rewards) / len(rewards), "lr": lr}
+    if policy.lexical_weight is not None:
+        metrics["lexical_weight"] = policy.lexical_weight.item()
+    return metrics
+
+
+def _optimizer(config: PGRankConfig, policy: PGRankPolicy) -> torch.optim.AdamW:
+    """AdamW over the tower (lr, weight_decay) and, when hybrid, over ``w`` in its own group
+    (lexical_lr, no weight decay)."""
+    groups: list[dict] = [
+        {"params": list(policy.tower.parameters()), "weight_decay": config.weight_decay}
+    ]
+    if policy.lexical_weight is not None:
+        groups.append(
+            {"params": [policy.lexical_weight], "lr": config.lexical_lr, "weight_decay": 0.0}
+        )
+    return torch.optim.AdamW(groups, lr=config.lr)
+
+
+def _warm_start(policy: PGRankPolicy, train_set: CandidateSet) -> dict[str, float]:
+    """Set a hybrid policy's ``w`` by the grid search on the training queries; returns
+    ``{"initial_lexical_weight": w}``."""
+    if policy.full:
+        policy.reencode(train_set)
+    means = choose_lexical_weight(policy, train_set)
+    assert policy.lexical_weight is not None
+    weight = policy.lexical_weight.item()
+    grid = ", ".join(f"{w:g}: {ndcg:.4f}" for w, ndcg in means.items())
+    log.info("lexical weight warm start: w = %g (training nDCG@10 by w: %s)", weight, grid)
+    return {"initial_lexical_weight": weight}
 
 
 def _max_steps(config: PGRankConfig, train_queries: int) -> int:
@@ -290,12 +406,16 @@ def _test_metrics(
     assert config.data is not None
     test = load_collection(config.data, config.format, config.test_split)
     test = test.with_queries(test.queries_with_relevant())
-    figures = evaluate(policy, test, first_stage.candidates(test.queries, config.candidates))
+    candidates = first_stage.candidates(test.queries, config.candidates)
+    figures = _evaluate(
+        policy, policy_candidates(policy, first_stage, test, candidates), test.qrels
+    )
     return {f"{prefix}{name}": value for name, value in figures.items()}
 
 
 def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGRankResult:
-    """Fine-tune the query tower with PG-Rank under :class:`core.trainer.Trainer`.
+    """Fine-tune the query tower (or, in full mode, the shared encoder) with PG-Rank under
+    :class:`core.trainer.Trainer`.
 
     Args:
         config: the settings; ``config.data`` is required.
@@ -315,15 +435,19 @@ def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGR
     )
     model = model if model is not None else load_minilm()
     first_stage = build_first_stage(collection, model, config.cache_dir, config.trainer.progress)
-    policy = make_policy(first_stage, config.temperature)
+    policy = make_policy(first_stage, config)
     train_set = _training_set(config, first_stage, collection, train_ids, policy)
     dev_collection = collection.with_queries(dev_ids)
-    dev_candidates = first_stage.candidates(dev_collection.queries, config.candidates)
-    initial = _test_metrics(config, first_stage, policy, "initial_test_")
-
-    optimizer = torch.optim.AdamW(
-        policy.tower.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    dev_set = policy_candidates(
+        policy,
+        first_stage,
+        dev_collection,
+        first_stage.candidates(dev_collection.queries, config.candidates),
     )
+    initial = _warm_start(policy, train_set) if policy.lexical else {}
+    initial |= _test_metrics(config, first_stage, policy, "initial_test_")
+
+    optimizer = _optimizer(config, policy)
     warmup = config.warmup_steps
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / (warmup + 1))
@@ -337,13 +461,15 @@ def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGR
         lambda step: _training_step(config, policy, train_set, optimizer, scheduler, step),
         model=policy,
         optimizer=optimizer,
-        evaluate_fn=lambda: evaluate(policy, dev_collection, dev_candidates),
+        evaluate_fn=lambda: _evaluate(policy, dev_set, dev_collection.qrels),
         stateful={"scheduler": scheduler},
     )
     fit = trainer.fit()
     policy.eval()
     assert trainer.logger is not None
     final = _test_metrics(config, first_stage, policy, "test_")
+    if policy.lexical_weight is not None:
+        final["lexical_weight"] = policy.lexical_weight.item()
     return PGRankResult(policy, fit, trainer.logger.history(), initial | final)
 
 
@@ -355,7 +481,8 @@ def _training_set(
     policy: PGRankPolicy,
 ) -> CandidateSet:
     """The training queries whose candidates hold a relevant document (on the others every
-    sampled ranking scores 0, so they carry no gradient)."""
+    sampled ranking scores 0, so they carry no gradient); in full mode, each query's
+    ``full_candidates`` shortlist (:meth:`CandidateSet.shortlist`)."""
     queries = {query: collection.queries[query] for query in train_ids}
     candidates = first_stage.candidates(queries, config.candidates)
     useful = {
@@ -367,7 +494,8 @@ def _training_set(
         raise ConfigError("no training query has a relevant document among its candidates")
     if len(useful) < len(candidates):
         log.info("%d training queries lack a relevant candidate", len(candidates) - len(useful))
-    return candidate_set(collection, useful, policy.doc_rows)
+    train_set = policy_candidates(policy, first_stage, collection, useful)
+    return train_set.shortlist(config.full_candidates) if policy.full else train_set
 
 
 # --- saved runs ----------------------------------------------------------------------------------
@@ -398,24 +526,54 @@ class SavedRun:
 
     folder: Path
     encoder: Path | None
-    """Model folder that makes the frozen document embeddings (None: all-MiniLM-L6-v2)."""
+    """Model folder of the untrained dense model: the first stage's candidates, and in
+    query-tower mode the frozen document embeddings (None: all-MiniLM-L6-v2)."""
     temperature: float
     """The policy's temperature."""
     candidates: int
     """k of the BM25 and dense top-k lists whose union the policy ranks."""
+    lexical_weight: float | None = None
+    """The trained hybrid weight ``w`` (None: pure dense scores; also for runs from before the
+    option)."""
+    finetune: FineTune = "query_tower"
+    """query_tower, or full: the documents are encoded by the saved tower too."""
+
+    @property
+    def method(self) -> str:
+        """The run's name in result tables: PG-Rank or PG-Rank hybrid, with (full) in full mode."""
+        name = "PG-Rank hybrid" if self.lexical_weight is not None else "PG-Rank"
+        return f"{name} (full)" if self.finetune == "full" else name
+
+    @property
+    def document_encoder(self) -> Path | None:
+        """Model folder that encodes the documents: ``tower/`` in full mode, else :attr:`encoder`."""
+        return self.folder / TOWER_FOLDER if self.finetune == "full" else self.encoder
 
     def policy(self, first_stage: FirstStage) -> PGRankPolicy:
-        """The trained policy over ``first_stage``'s documents, which must have been encoded by
-        :attr:`encoder`."""
+        """The trained policy over ``first_stage``'s documents, whose dense retriever must have
+        been built with :attr:`encoder`. In full mode the corpus is encoded by the tower (through
+        the first stage's embedding cache, keyed by the tower's weights)."""
         tower = load_encoder(self.folder / TOWER_FOLDER)
         dense = first_stage.dense
-        return PGRankPolicy(tower, dense.doc_ids, dense.embeddings, self.temperature)
+        if self.finetune != "full":
+            return PGRankPolicy(
+                tower, dense.doc_ids, dense.embeddings, self.temperature, self.lexical_weight
+            )
+        encoder = DenseEncoder(tower, show_progress=dense.encoder.show_progress)
+        embeddings = document_embeddings(encoder, first_stage.corpus, first_stage.cache_dir)
+        texts = [document_text(document) for document in first_stage.corpus.values()]
+        return PGRankPolicy(
+            tower, dense.doc_ids, embeddings, self.temperature, self.lexical_weight, texts
+        )
 
 
 def save_run(
     folder: Path, policy: PGRankPolicy, config: PGRankConfig, encoder: Path | None
 ) -> Path:
     """Write ``<folder>/tower`` (the query tower) and ``<folder>/run.json``; returns the folder.
+
+    ``run.json`` records ``lexical`` and the trained ``lexical_weight`` (null when pure dense),
+    ``finetune`` and ``document_encoder`` (``tower``, relative to the folder, in full mode).
 
     Args:
         folder: the run folder (created if needed).
@@ -426,11 +584,17 @@ def save_run(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     policy.tower.save(str(folder / TOWER_FOLDER))
+    encoder_name = None if encoder is None else str(Path(encoder).resolve())
+    weight = policy.lexical_weight
     settings = {
         "method": "pgrank",
-        "encoder": None if encoder is None else str(Path(encoder).resolve()),
+        "encoder": encoder_name,
+        "document_encoder": TOWER_FOLDER if policy.full else encoder_name,
+        "finetune": "full" if policy.full else "query_tower",
         "temperature": config.temperature,
         "candidates": config.candidates,
+        "lexical": weight is not None,
+        "lexical_weight": None if weight is None else weight.item(),
         "data": None if config.data is None else str(config.data),
         "format": config.format,
     }
@@ -439,7 +603,8 @@ def save_run(
 
 
 def load_run(folder: Path) -> SavedRun:
-    """Read a run folder written by :func:`save_run`.
+    """Read a run folder written by :func:`save_run`; one without the ``lexical`` and
+    ``finetune`` keys (older) is a pure dense query-tower run.
 
     Raises:
         DataError: no ``run.json`` or ``tower/`` there, or an unreadable ``run.json``.
@@ -454,11 +619,17 @@ def load_run(folder: Path) -> SavedRun:
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
         encoder = settings["encoder"]
+        lexical = bool(settings.get("lexical", False))
+        finetune = settings.get("finetune", "query_tower")
+        if finetune not in get_args(FineTune):
+            raise ValueError(f"finetune {finetune!r}")
         return SavedRun(
             folder,
             None if encoder is None else Path(encoder),
             float(settings["temperature"]),
             int(settings["candidates"]),
+            float(settings["lexical_weight"]) if lexical else None,
+            finetune,
         )
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path}: unreadable run settings ({exc!r})") from None

@@ -171,6 +171,45 @@ def test_train_saves_a_run_that_eval_reproduces(
     assert all(row["queries_per_s"] > 0 for row in table)
 
 
+@pytest.mark.parametrize(
+    ("options", "method"),
+    [
+        (["--lexical", "--lexical-lr", "0.1"], "PG-Rank hybrid"),
+        (
+            ["--finetune", "full", "--full-candidates", "4", "--max-doc-tokens", "8"],
+            "PG-Rank (full)",
+        ),
+    ],
+)
+def test_hybrid_and_full_runs_round_trip_through_eval_and_search(
+    folders: dict[str, Path], tmp_path: Path, capsys, options: list[str], method: str
+) -> None:
+    out = tmp_path / "run"
+    train = ["--max-steps", "4", "--eval-every", "2", "--samples", "4", "--queries-per-batch"]
+    train += ["2", "--lr", "0.05", "--no-progress", "--out", str(out), "--json", *options]
+    argv = _argv("train", folders, "--encoder", str(folders["encoder"]), *train)
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    summary = json.loads((out / "results.json").read_text())
+    settings = json.loads((out / "run.json").read_text())
+    assert settings["lexical"] == ("--lexical" in options)
+    if "--lexical" in options:
+        assert settings["lexical_weight"] == summary["lexical_weight"]
+        assert summary["initial_lexical_weight"] in (0, 1, 2, 4, 8, 16)
+    else:
+        assert settings["finetune"] == "full"
+        assert settings["document_encoder"] == "tower"
+
+    assert cli.main(_argv("eval", folders, "--model", str(out), "--split", "test", "--json")) == 0
+    evaluated = _json(capsys)["summary"]
+    assert evaluated["method"] == method
+    for measure in ("ndcg@10", "mrr@10", "recall@100"):
+        assert evaluated[measure] == pytest.approx(summary[f"test_{measure}"], abs=1e-9)
+    argv = _argv("search", folders, "--model", str(out), "--query", QUERY, "--json")
+    assert cli.main(argv) == 0
+    assert len(_json(capsys)["summary"]["results"]) == 10
+
+
 def test_eval_without_a_run_reports_the_dense_model(folders: dict[str, Path], capsys) -> None:
     argv = _argv("eval", folders, "--encoder", str(folders["encoder"]), "--json")
     assert cli.main(argv) == 0
@@ -226,6 +265,24 @@ def test_bench_writes_every_method_and_column(
     assert all(f"| {method} " in report for method in (*BASELINES, *TRAINED))
     assert "Setup: 4 test queries" in report
     assert set(summary["ndcg@10"]) == {*BASELINES, *TRAINED}
+
+
+def test_bench_runs_just_the_hybrid_row(folders: dict[str, Path], tmp_path: Path, capsys) -> None:
+    argv = [
+        "retrieval", "bench", "--data", str(folders["data"]), "--format", "beir",
+        "--encoder", str(folders["encoder"]), "--cache-dir", str(folders["cache"]),
+        "--methods", "PG-Rank hybrid", "--seeds", "0", "--pgrank-max-steps", "2",
+        "--results-dir", str(tmp_path), "--no-progress", "--json",
+    ]  # fmt: skip
+    assert cli.main(argv) == 0
+    assert set(_json(capsys)["summary"]["ndcg@10"]) == {"PG-Rank hybrid"}
+    rows = pd.read_csv(tmp_path / "retrieval_cranfield.csv")
+    assert rows.method.tolist() == ["PG-Rank hybrid"]
+    assert rows.loc[0, "train_time_s"] > 0
+    assert (
+        "PG-Rank hybrid: the same with --lexical"
+        in (tmp_path / "retrieval_cranfield.md").read_text()
+    )
 
 
 @pytest.mark.parametrize("quick", [True, False])

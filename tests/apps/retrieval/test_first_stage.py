@@ -85,6 +85,26 @@ def test_bm25_stemming_matches_other_word_forms() -> None:
     assert BM25Retriever(_corpus(), BM25Config(stemming=False)).search(query) == {"q": {}}
 
 
+def test_bm25_score_equals_the_search_scores_of_the_same_documents() -> None:
+    bm25 = BM25Retriever(_corpus())
+    queries = {"q1": "hot water for the morning", "q2": "the sea and the moon", "q3": "the of"}
+    found = bm25.search(queries, k=len(TEXTS))
+    candidates = {query: [*found[query], "python", "tax"] for query in queries}
+    candidates["q1"].reverse()
+    scored = bm25.score(queries, candidates)
+    assert {query: list(scores) for query, scores in scored.items()} == candidates
+    for query, scores in found.items():
+        assert {doc: scored[query][doc] for doc in scores} == scores  # exactly, not approximately
+        assert scored[query]["python"] == scored[query]["tax"] == 0.0
+    assert len(found["q1"]) >= 2
+    assert found["q3"] == {}
+    assert bm25.score(queries, {}) == {}
+    with pytest.raises(ConfigError, match="not in the corpus"):
+        bm25.score(queries, {"q1": ["nope"]})
+    with pytest.raises(ConfigError, match="have no text"):
+        bm25.score(queries, {"q9": ["tax"]})
+
+
 def test_bad_options_raise_config_errors() -> None:
     with pytest.raises(ConfigError, match="unknown BM25 method"):
         BM25Config(method="okapi")  # type: ignore[arg-type]
