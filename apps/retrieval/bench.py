@@ -18,7 +18,8 @@ Columns: nDCG@10, MRR@10 and Recall@100 (means over the test queries with a rele
 ``train_time_s`` (wall time of the training call; 0 for the untrained methods) and
 ``queries_per_s`` (test queries over the wall time of producing their rankings, with the corpus
 already indexed and encoded). The trained methods run once per seed; the others, deterministic,
-once.
+once. Rows accumulate in the CSV per (method, seed): a command that runs some methods or seeds
+replaces those cells and keeps the rest (:func:`core.bench.merge_rows`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from apps.retrieval.pgrank import (
     train,
 )
 from apps.retrieval.policy import MEASURES, PGRankPolicy
-from core.bench import run_grid, summarize, write_results
+from core.bench import merge_rows, run_grid, summarize, write_results
 from core.cli import CommandOutput
 from core.errors import ConfigError
 
@@ -267,6 +268,7 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
     if chosen:
         frames.append(run_grid(chosen, {label: instance}, config.seeds, progress=config.progress))
     rows = pd.concat(frames, ignore_index=True)[["method", "instance", "group", "seed", *METRICS]]
+    rows = merge_rows(rows, config.results_dir / f"{config.name}.csv")
     title = (
         f"Retrieval, {label} ({len(instance.test.queries)} queries): nDCG@10, MRR@10, Recall@100, "
         "training time and search speed"
