@@ -296,8 +296,11 @@ def policy_run(policy: PGRankPolicy, candidates: CandidateSet, reencode: bool = 
     return rerank(policy, candidates)
 
 
-def _evaluate(policy: PGRankPolicy, candidates: CandidateSet, qrels: Qrels) -> dict[str, float]:
-    """:data:`MEASURES` of the policy's ranking of ``candidates``, re-encoded in full mode."""
+def evaluate_policy(
+    policy: PGRankPolicy, candidates: CandidateSet, qrels: Qrels
+) -> dict[str, float]:
+    """nDCG@10, MRR@10 and Recall@100 (:data:`MEASURES`, means over the queries with a relevant
+    document) of the policy's ranking of ``candidates`` (re-encoded first in full mode)."""
     return evaluate_run(policy_run(policy, candidates, reencode=True), qrels, MEASURES)
 
 
@@ -398,18 +401,26 @@ def _max_steps(config: PGRankConfig, train_queries: int) -> int:
     return max(1, math.ceil(config.max_epochs * train_queries / per_step))
 
 
-def _test_metrics(
-    config: PGRankConfig, first_stage: FirstStage, policy: PGRankPolicy, prefix: str
-) -> dict[str, float]:
+def _test_set(
+    config: PGRankConfig, first_stage: FirstStage, policy: PGRankPolicy
+) -> tuple[CandidateSet, Qrels] | None:
+    """The test queries' candidates and judgements (None without a test split), built once and
+    evaluated before and after training."""
     if config.test_split is None:
-        return {}
+        return None
     assert config.data is not None
     test = load_collection(config.data, config.format, config.test_split)
     test = test.with_queries(test.queries_with_relevant())
     candidates = first_stage.candidates(test.queries, config.candidates)
-    figures = _evaluate(
-        policy, policy_candidates(policy, first_stage, test, candidates), test.qrels
-    )
+    return policy_candidates(policy, first_stage, test, candidates), test.qrels
+
+
+def _test_metrics(
+    policy: PGRankPolicy, test: tuple[CandidateSet, Qrels] | None, prefix: str
+) -> dict[str, float]:
+    if test is None:
+        return {}
+    figures = evaluate_policy(policy, *test)
     return {f"{prefix}{name}": value for name, value in figures.items()}
 
 
@@ -445,7 +456,8 @@ def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGR
         first_stage.candidates(dev_collection.queries, config.candidates),
     )
     initial = _warm_start(policy, train_set) if policy.lexical else {}
-    initial |= _test_metrics(config, first_stage, policy, "initial_test_")
+    test = _test_set(config, first_stage, policy)
+    initial |= _test_metrics(policy, test, "initial_test_")
 
     optimizer = _optimizer(config, policy)
     warmup = config.warmup_steps
@@ -461,13 +473,13 @@ def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGR
         lambda step: _training_step(config, policy, train_set, optimizer, scheduler, step),
         model=policy,
         optimizer=optimizer,
-        evaluate_fn=lambda: _evaluate(policy, dev_set, dev_collection.qrels),
+        evaluate_fn=lambda: evaluate_policy(policy, dev_set, dev_collection.qrels),
         stateful={"scheduler": scheduler},
     )
     fit = trainer.fit()
     policy.eval()
     assert trainer.logger is not None
-    final = _test_metrics(config, first_stage, policy, "test_")
+    final = _test_metrics(policy, test, "test_")
     if policy.lexical_weight is not None:
         final["lexical_weight"] = policy.lexical_weight.item()
     return PGRankResult(policy, fit, trainer.logger.history(), initial | final)

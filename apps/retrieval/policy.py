@@ -35,7 +35,6 @@ from torch import Tensor, nn
 
 from apps.retrieval.data import Collection, Run
 from apps.retrieval.first_stage import Candidates
-from apps.retrieval.metrics import evaluate as evaluate_run
 from apps.retrieval.metrics import ideal_dcg_at_k, ndcg_at_k_of_rankings
 from core.distributions import PlackettLuce
 from core.errors import ConfigError
@@ -345,37 +344,6 @@ def rerank(policy: PGRankPolicy, candidates: CandidateSet, batch_size: int = 64)
                 run[query] = dict(zip(docs, row[: len(docs)].tolist(), strict=True))
     policy.train(was_training)
     return run
-
-
-def evaluate(
-    policy: PGRankPolicy,
-    collection: Collection,
-    candidates: Candidates,
-    lexical: Run | None = None,
-) -> dict[str, float]:
-    """nDCG@10, MRR@10 and Recall@100 of the policy's ranking of each query's candidates.
-
-    Args:
-        policy: the ranking policy.
-        collection: the split's queries and judgements.
-        candidates: query id -> first-stage candidate ids, for the collection's queries; Recall@100
-            is over the top 100 of these candidates as ranked by the policy.
-        lexical: BM25 scores of the candidates (:func:`candidate_set`); required by a hybrid
-            policy, ignored otherwise.
-
-    Returns:
-        ``{"ndcg@10": ..., "mrr@10": ..., "recall@100": ...}``, means over the queries with a
-        relevant document (:func:`apps.retrieval.metrics.evaluate`).
-
-    Raises:
-        ConfigError: a hybrid policy without ``lexical``.
-    """
-    if policy.lexical and lexical is None:
-        raise ConfigError("the policy adds BM25 scores: give the candidates' BM25 run (lexical)")
-    batch = candidate_set(
-        collection, candidates, policy.doc_rows, lexical if policy.lexical else None
-    )
-    return evaluate_run(rerank(policy, batch), collection.qrels, MEASURES)
 
 
 def choose_lexical_weight(

@@ -27,6 +27,7 @@ from apps.retrieval.pgrank import (
     PGRankConfig,
     PGRankResult,
     build_first_stage,
+    evaluate_policy,
     load_run,
     micro_batch_indices,
     pgrank_loss,
@@ -39,7 +40,6 @@ from apps.retrieval.policy import (
     PGRankPolicy,
     candidate_set,
     choose_lexical_weight,
-    evaluate,
     rerank,
 )
 from core.distributions import PlackettLuce
@@ -256,7 +256,10 @@ def test_untrained_policy_scores_are_dense_cosines_over_temperature() -> None:
     for query, docs in candidates.items():
         got = torch.tensor([run[query][doc] for doc in docs]) * 0.05
         assert torch.allclose(got, torch.tensor([cosines[query][d] for d in docs]), atol=1e-5)
-    figures = evaluate(policy, collection.with_queries(list(candidates)), candidates)
+    judged = collection.with_queries(list(candidates))
+    figures = evaluate_policy(
+        policy, candidate_set(judged, candidates, policy.doc_rows), judged.qrels
+    )
     assert figures["recall@100"] == pytest.approx((1 / 2 + 1) / 2)  # q1 misses volcano1
 
 
