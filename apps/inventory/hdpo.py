@@ -204,12 +204,12 @@ class HDPORun:
         )
         self.dev_set = self.setting.scenarios("dev", hdpo.dev_samples, hdpo.dev_periods, hdpo.seed)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=hdpo.learning_rate)
-        self.lr_schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer,
-            factor=min(hdpo.lr_decay, 1 - 1e-9),  # the scheduler insists on a factor below 1
-            patience=hdpo.lr_patience,
-            threshold=1e-4,
-            eps=0.0 if hdpo.lr_decay < 1 else math.inf,  # decay 1: never change the rate
+        self.lr_schedule = (
+            torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, factor=hdpo.lr_decay, patience=hdpo.lr_patience, threshold=1e-4
+            )
+            if hdpo.lr_decay < 1
+            else None  # decay 1: a constant rate
         )
         self.minibatch_generator = torch.Generator().manual_seed(hdpo.seed)
 
@@ -233,7 +233,8 @@ class HDPORun:
             self.policy, self.dev_set, round_orders=self.setting.integer_demand
         )
         cost = mean_cost(costs, self.config.hdpo.dev_warmup).item()
-        self.lr_schedule.step(cost)
+        if self.lr_schedule is not None:
+            self.lr_schedule.step(cost)
         return {"cost": cost, "learning_rate": self.optimizer.param_groups[0]["lr"]}
 
     def fit(self) -> dict[str, Any]:
@@ -249,7 +250,7 @@ class HDPORun:
             evaluate_fn=self.dev_cost,
             stateful={
                 "minibatch_generator": GeneratorState(self.minibatch_generator),
-                "lr_schedule": self.lr_schedule,
+                **({"lr_schedule": self.lr_schedule} if self.lr_schedule is not None else {}),
             },
         )
         result = trainer.fit()
