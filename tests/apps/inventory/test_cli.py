@@ -107,11 +107,30 @@ def test_warehouse_bench_compares_gnn_with_vanilla(
     argv += ["--train-sizes", "8", "--max-steps", "3", "--results-dir", str(tmp_path), "--json"]
     assert cli.main(argv) == 0
     summary = _json(capsys)["summary"]
-    assert set(summary) == {"gnn_no_worse_everywhere", "max_gnn_vs_vanilla_pct"}
+    keys = {"gnn_no_worse_everywhere", "gnn_better_with_small_data", "max_gnn_vs_vanilla_pct"}
+    assert set(summary) == keys
     rows = pd.read_csv(tmp_path / "inventory_warehouse.csv")
     assert len(rows) == 3 * 2  # three methods x two instances
     assert (rows["train_steps"] == 3).all()
     assert (tmp_path / "inventory_warehouse_wide.md").exists()
+
+
+def test_bench_runs_only_the_methods_asked_for(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "WAREHOUSE_PROTOCOL", TINY_WAREHOUSE_PROTOCOL)
+    argv = ["inventory", "bench", "--suite", "warehouse", "--store-counts", "2"]
+    argv += ["--train-sizes", "8", "--max-steps", "2", "--results-dir", str(tmp_path)]
+    assert cli.main([*argv, "--methods", "HDPO base-stock", "--json"]) == 0
+    summary = _json(capsys)["summary"]
+    assert not summary["gnn_better_with_small_data"]  # no GNN and vanilla rows to compare
+    rows = pd.read_csv(tmp_path / "inventory_warehouse.csv")
+    assert rows["method"].tolist() == ["HDPO base-stock"]
+
+    assert cli.main([*argv, "--methods", "HDPO vanila"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "warehouse suite has no method(s) ['HDPO vanila']" in err[0]
 
 
 def test_speed_bench(tmp_path: Path, capsys) -> None:
