@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from core.errors import ConfigError, DataError
 from core.estimators import mean_cost, pathwise_step
 from core.seeding import GeneratorState, seed_everything
 from core.trainer import Trainer, TrainerConfig
+
+log = logging.getLogger(__name__)
 
 PolicyName = Literal["vanilla", "gnn", "base_stock", "capped_base_stock", "echelon_base_stock"]
 
@@ -254,6 +257,13 @@ class HDPORun:
             },
         )
         result = trainer.fit()
+        if result.best_step == 0 and result.steps > 0:
+            log.warning(
+                "HDPO did not improve on the initial policy's dev cost in %d steps, so the result "
+                "is the initial policy; unless that start is already optimal, try a lower "
+                "--learning-rate",
+                result.steps,
+            )
         return {
             "steps": result.steps,
             "stop_reason": result.stop_reason,

@@ -37,7 +37,11 @@ class Allocation(nn.Module):
       logit). Externally supplied locations order ``softplus(raw) x rate``; a supplier splits its
       on-hand stock over its customers and itself (the keep share) by a softmax of the customers'
       share logits and its own keep logit, so shipments are feasible by construction. A location
-      that ships everything has no keep share.
+      that ships everything has no keep share. Each logit is offset by the log of the demand rate
+      its location serves, so raw outputs of 0 split stock in proportion to demand (a warehouse
+      then keeps half): an untrained policy neither starves a store nor floods one, which an
+      equal split does when store demands differ (training from it can diverge to a policy that
+      orders nothing).
 
     Args:
         network: the system.
@@ -58,6 +62,9 @@ class Allocation(nn.Module):
         self.register_buffer("parent_index", network.upstream[children])
         self.register_buffer("keeper_index", keepers)
         self.register_buffer("groups", torch.cat([network.upstream[children], keepers]))
+        self.register_buffer(
+            "logit_offset", scale[torch.cat([children, keepers])].clamp(min=1e-6).log()
+        )
         self.num_locations = network.num_locations
         self.uses_softmax = kind == "softmax" and children.numel() > 0
 
@@ -72,6 +79,7 @@ class Allocation(nn.Module):
             return orders
         children = self.child_index
         logits = torch.cat([raw[:, children, 1], raw[:, self.keeper_index, 2]], dim=1)
+        logits = logits + self.logit_offset
         shares = grouped_softmax(logits, self.groups, num_nodes=self.num_locations, dim=1)
         stock = on_hand[:, self.parent_index].clamp(min=0.0)
         return orders.index_copy(1, children, shares[:, : children.numel()] * stock)
@@ -113,7 +121,7 @@ class VanillaPolicy(nn.Module):
 
 def _start_at_one_period_of_demand(mlp: MLP, outputs: int) -> None:
     """Set the order outputs' bias to softplus^-1(1) = 0.5413: an untrained policy orders about
-    one period's demand (the allocation logits start at 0: equal shares)."""
+    one period's demand (the allocation logits start at 0: shares in proportion to demand)."""
     with torch.no_grad():
         bias = mlp.net[-1].bias.view(-1, outputs)
         bias[:, 0] = 0.5413

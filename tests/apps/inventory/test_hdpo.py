@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig
 from apps.inventory.settings import SettingConfig
 from core.errors import ConfigError
+from core.trainer import TrainerConfig
 
 
 @pytest.mark.parametrize(
@@ -39,3 +42,13 @@ def test_learning_rate_decays_after_patience_evaluations_without_improvement() -
 def test_decay_one_keeps_the_rate_constant() -> None:
     run = _run(learning_rate=0.04, lr_decay=1.0, lr_patience=0)
     assert {run.dev_cost()["learning_rate"] for _ in range(5)} == {0.04}
+
+
+def test_a_run_that_never_beats_its_start_warns(caplog: pytest.LogCaptureFixture) -> None:
+    # base-stock starts at the optimal backlog level; a huge rate can only move it away
+    run = _run(policy="base_stock", learning_rate=50.0, lr_decay=1.0)
+    run.config.trainer = TrainerConfig(max_steps=3, eval_every=1, metric="cost", progress=False)
+    with caplog.at_level(logging.WARNING, logger="apps.inventory.hdpo"):
+        fitted = run.fit()
+    assert fitted["best_step"] == 0
+    assert "did not improve on the initial policy" in caplog.text

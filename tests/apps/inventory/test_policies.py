@@ -8,8 +8,8 @@ import torch
 
 from apps.inventory import optimal
 from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, evaluate_cost
-from apps.inventory.network import one_warehouse
-from apps.inventory.policies import BaseStockPolicy, GNNPolicy, VanillaPolicy
+from apps.inventory.network import location_demand_rate, one_warehouse
+from apps.inventory.policies import Allocation, BaseStockPolicy, GNNPolicy, VanillaPolicy
 from apps.inventory.settings import SettingConfig, build_setting
 from apps.inventory.sim import Observation
 from core.trainer import TrainerConfig
@@ -112,6 +112,19 @@ def test_network_policies_start_near_one_period_of_demand(
     orders = policy(Observation(scenarios.on_hand, scenarios.pipeline, scenarios.lead_time, 0))
     ratio = orders.mean(0)[net.stores] / setting.demand_mean
     assert ((ratio > 0.3) & (ratio < 3.0)).all()
+
+
+@pytest.mark.parametrize("name", ["transshipment", "one_warehouse_lost"])
+def test_softmax_allocation_prior_splits_in_proportion_to_demand(name: str) -> None:
+    setting = build_setting(SettingConfig(setting=name, stores=3))
+    net = setting.network
+    scale = location_demand_rate(net, setting.demand_mean)
+    allocation = Allocation(net, scale, "softmax")
+    on_hand = torch.tensor([[12.0, 0.0, 0.0, 0.0]])
+    shipped = allocation(torch.zeros(1, 4, 3), on_hand)[0, net.stores]
+    mean = setting.demand_mean
+    kept = 0.0 if net.ships_everything[0] else 0.5  # a warehouse's own rate = its stores' total
+    torch.testing.assert_close(shipped, (1 - kept) * 12.0 * mean / mean.sum())
 
 
 @pytest.mark.parametrize("name", ["one_warehouse_lost", "transshipment", "serial"])
