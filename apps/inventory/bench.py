@@ -156,9 +156,9 @@ def _selected(config: BenchConfig, methods: dict) -> dict:
         raise ConfigError(
             f"{config.suite} suite has no method(s) {unknown}; choose from {list(methods)}"
         )
-    return {
-        name: run for name, run in methods.items() if name in config.methods or not config.methods
-    }
+    if not config.methods:
+        return methods
+    return {name: run for name, run in methods.items() if name in config.methods}
 
 
 def _report(

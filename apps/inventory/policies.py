@@ -62,9 +62,8 @@ class Allocation(nn.Module):
         self.register_buffer("parent_index", network.upstream[children])
         self.register_buffer("keeper_index", keepers)
         self.register_buffer("groups", torch.cat([network.upstream[children], keepers]))
-        self.register_buffer(
-            "logit_offset", scale[torch.cat([children, keepers])].clamp(min=1e-6).log()
-        )
+        sharers = torch.cat([children, keepers])  # the location behind each logit
+        self.register_buffer("logit_offset", scale[sharers].clamp(min=1e-6).log())
         self.num_locations = network.num_locations
         self.uses_softmax = kind == "softmax" and children.numel() > 0
 
