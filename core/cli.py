@@ -160,7 +160,8 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls: type) -> None:
     """Add one ``--option`` per (flattened) field of dataclass ``cls`` to ``parser``."""
     for f, tp, doc, default in _flat_fields(cls, {}):
         flag = "--" + f.name.replace("_", "-")
-        kwargs: dict[str, Any] = {"dest": f.name, "help": doc or " "}
+        # argparse %-formats help texts: a literal "%" in a docstring must reach it as "%%"
+        kwargs: dict[str, Any] = {"dest": f.name, "help": (doc or " ").replace("%", "%%")}
         if default is dataclasses.MISSING:
             kwargs["required"] = True
         else:

@@ -58,6 +58,10 @@ class TrainerConfig:
     """Stop after this much wall time in seconds (None: no limit); for equal-budget comparisons."""
     eval_every: int = 50
     """Evaluate on the dev set every this many steps (and after the last step)."""
+    eval_every_s: float | None = None
+    """Also evaluate once this many seconds of wall time have passed since the last evaluation
+    (None: by steps only); equal-wall-time comparisons of methods whose steps differ in cost use it
+    so that every method spends a similar share of its budget on dev evaluation."""
     patience: int | None = None
     """Stop after this many evaluations without improvement of the dev metric (None: never)."""
     metric: str = "loss"
@@ -83,8 +87,10 @@ class TrainerConfig:
         for name in ("max_steps", "eval_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_time_s is not None and not self.max_time_s > 0:
-            raise ConfigError(f"max_time_s must be > 0 or None, got {self.max_time_s}")
+        for name in ("max_time_s", "eval_every_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"{name} must be > 0 or None, got {value}")
         if self.patience is not None and self.patience < 1:
             raise ConfigError(f"patience must be >= 1 or None, got {self.patience}")
         if self.mode not in ("min", "max"):
@@ -302,6 +308,7 @@ class Trainer:
                 if self.evaluate_fn is not None and self.step == 0:
                     # the initial parameters compete too (e.g. a policy started at a heuristic)
                     self.logger.log(0, self._evaluate(), "dev")
+                last_eval_time = time.perf_counter()
                 while self.step < cfg.max_steps and not self.early_stopping.should_stop:
                     metrics = {k: float(v) for k, v in self.step_fn(self.step).items()}
                     if "loss" in metrics:
@@ -309,9 +316,17 @@ class Trainer:
                     self.step += 1
                     self.logger.log(self.step, metrics, "train")
                     bar.update(1)
-                    due_eval = self.step % cfg.eval_every == 0 or self.step == cfg.max_steps
+                    due_eval = (
+                        self.step % cfg.eval_every == 0
+                        or self.step == cfg.max_steps
+                        or (
+                            cfg.eval_every_s is not None
+                            and time.perf_counter() - last_eval_time >= cfg.eval_every_s
+                        )
+                    )
                     if self.evaluate_fn is not None and due_eval:
                         dev = self._evaluate()
+                        last_eval_time = time.perf_counter()
                         self.logger.log(self.step, dev, "dev")
                         bar.set_postfix({f"dev_{cfg.metric}": f"{dev[cfg.metric]:.4g}"})
                     elif "loss" in metrics:

@@ -103,10 +103,33 @@ def _gap(setting: SettingConfig, test_cost: float) -> dict[str, float]:
     return {"gap_pct": math.nan} | gap_to_reference(setting, test_cost)
 
 
+def _trainer(config: BenchConfig, equal_time: bool = False) -> TrainerConfig:
+    """Trainer of one benchmark run: ``config``'s step and time budgets, early stopping on the dev
+    cost. ``equal_time``: evaluate on dev every tenth of the time budget instead of every 50 steps,
+    so that methods whose steps differ in cost spend a similar share of the budget evaluating."""
+    if equal_time:
+        return TrainerConfig(
+            max_steps=config.max_steps,
+            max_time_s=config.time_limit_s,
+            eval_every=config.max_steps,
+            eval_every_s=config.time_limit_s / 10,
+            metric="cost",
+            progress=False,
+        )
+    return TrainerConfig(
+        max_steps=config.max_steps,
+        max_time_s=config.time_limit_s,
+        eval_every=min(50, max(1, config.max_steps // 20)),
+        metric="cost",
+        progress=False,
+    )
+
+
 def _hdpo_method(
     config: BenchConfig,
     policy: str,
     extra: Callable[[SettingConfig], dict] | None = None,
+    equal_time: bool = False,
     **hdpo_overrides: object,
 ):
     """``method(instance, seed)``: train ``policy`` by HDPO within the step and time budgets,
@@ -116,14 +139,7 @@ def _hdpo_method(
     def method(instance: Instance, seed: int) -> dict[str, float]:
         fields = {**config.hdpo.__dict__, **instance.hdpo, **hdpo_overrides}
         hdpo = HDPOConfig(**{**fields, "policy": policy, "seed": seed})
-        trainer = TrainerConfig(
-            max_steps=config.max_steps,
-            max_time_s=config.time_limit_s,
-            eval_every=min(50, max(1, config.max_steps // 20)),
-            metric="cost",
-            progress=False,
-        )
-        run = HDPORun(TrainConfig(instance.setting, hdpo, trainer))
+        run = HDPORun(TrainConfig(instance.setting, hdpo, _trainer(config, equal_time)))
         fitted = run.fit()
         tested = run.test(progress=False)
         row = {
@@ -306,19 +322,13 @@ def transshipment(config: BenchConfig) -> CommandOutput:
 
 
 def _score_function_method(config: BenchConfig, method: str):
-    """Like :func:`_hdpo_method` for REINFORCE / PPO (Beta policy, tested at its mean)."""
+    """Like :func:`_hdpo_method` for REINFORCE / PPO (Beta policy, tested at its mean), with
+    evaluation on dev every tenth of the time budget."""
 
     def run(instance: Instance, seed: int) -> dict[str, float]:
         built = build_setting(instance.setting)
         hdpo = HDPOConfig(**{**config.hdpo.__dict__, "seed": seed})
-        trainer = TrainerConfig(
-            max_steps=10**9,
-            max_time_s=config.time_limit_s,
-            eval_every=10,
-            metric="cost",
-            progress=False,
-        )
-        agent, result = train_score_function(method, built, hdpo, trainer)
+        agent, result = train_score_function(method, built, hdpo, _trainer(config, True))
         tested = evaluate_cost(
             built,
             agent.mean_orders,
@@ -352,7 +362,7 @@ def estimators(config: BenchConfig) -> CommandOutput:
         SettingConfig(setting="one_warehouse_lost", stores=config.stores)
     )
     methods = {
-        "HDPO (pathwise)": _hdpo_method(config, "vanilla"),
+        "HDPO (pathwise)": _hdpo_method(config, "vanilla", equal_time=True),
         "REINFORCE (baseline)": _score_function_method(config, "reinforce"),
         "PPO": _score_function_method(config, "ppo"),
     }

@@ -169,3 +169,15 @@ def test_quick_demo_end_to_end_json() -> None:
     assert any("newsvendor" in t for t in titles)
     newsvendor = next(v for k, v in document["tables"].items() if "newsvendor" in k)
     assert {"q_learned", "q_optimal", "gap_%"} <= set(newsvendor[0])
+
+
+def test_every_installed_command_formats_its_help(capsys) -> None:
+    """argparse %-formats help texts, so a docstring with a literal "%" once crashed --help."""
+    apps = cli.discover_apps()
+    assert apps, "no app registered under the pgsuite.apps entry points"
+    for app in apps:
+        for command in app.commands:
+            with pytest.raises(SystemExit) as exit_info:
+                cli.main([app.name, command.name, "--help"])
+            assert exit_info.value.code == 0, (app.name, command.name)
+    assert "(by 0.01%)" in " ".join(capsys.readouterr().out.split())

@@ -190,7 +190,14 @@ def test_missing_dev_metric_is_a_config_error() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_steps": 0}, {"patience": 0}, {"mode": "best"}, {"resume": True}, {"eval_every": 0}],
+    [
+        {"max_steps": 0},
+        {"patience": 0},
+        {"mode": "best"},
+        {"resume": True},
+        {"eval_every": 0},
+        {"eval_every_s": 0.0},
+    ],
 )
 def test_invalid_trainer_config(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
@@ -211,3 +218,20 @@ def test_time_limit_stops_with_a_final_evaluation(tmp_path: Path) -> None:
     assert 3 <= result.steps < 30
     dev_steps = pd.read_csv(tmp_path / "metrics.csv").query("split == 'dev'")["step"].tolist()
     assert dev_steps == [0, result.steps]
+
+
+def test_eval_every_s_evaluates_by_wall_time(tmp_path: Path) -> None:
+    run = Regression()
+    slow_step = run.step
+
+    def step(step: int) -> dict[str, float]:
+        time.sleep(0.02)
+        return slow_step(step)
+
+    run.step = step
+    result = run.trainer(_config(tmp_path, 20, eval_every=1_000, eval_every_s=0.1)).fit()
+    dev_steps = pd.read_csv(tmp_path / "metrics.csv").query("split == 'dev'")["step"].tolist()
+    assert dev_steps[0] == 0 and dev_steps[-1] == result.steps == 20
+    # 20 steps of >= 0.02 s each: at most 5 steps pass between two evaluations
+    gaps = [b - a for a, b in zip(dev_steps, dev_steps[1:], strict=False)]
+    assert len(dev_steps) >= 6 and max(gaps) <= 5, dev_steps
