@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
@@ -231,7 +232,9 @@ def test_eval_every_s_evaluates_by_wall_time(tmp_path: Path) -> None:
     run.step = step
     result = run.trainer(_config(tmp_path, 20, eval_every=1_000, eval_every_s=0.1)).fit()
     dev_steps = pd.read_csv(tmp_path / "metrics.csv").query("split == 'dev'")["step"].tolist()
-    assert dev_steps[0] == 0 and dev_steps[-1] == result.steps == 20
+    assert dev_steps[0] == 0
+    assert dev_steps[-1] == result.steps == 20
     # 20 steps of >= 0.02 s each: at most 5 steps pass between two evaluations
-    gaps = [b - a for a, b in zip(dev_steps, dev_steps[1:], strict=False)]
-    assert len(dev_steps) >= 6 and max(gaps) <= 5, dev_steps
+    gaps = [b - a for a, b in itertools.pairwise(dev_steps)]
+    assert len(dev_steps) >= 6, dev_steps
+    assert max(gaps) <= 5, dev_steps
