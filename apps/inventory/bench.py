@@ -109,7 +109,8 @@ the 30-period warm-up is too short for the system to forget its initial state)."
 
 def _explicit(hdpo: HDPOConfig) -> dict[str, object]:
     """The fields of ``hdpo`` that differ from their defaults: set on the command line, they win
-    over a suite's protocol and per-method overrides."""
+    over a suite's protocol and per-method overrides. An option set to its default value cannot be
+    told from an unset one and keeps the protocol's value."""
     defaults = HDPOConfig(quick=hdpo.quick).__dict__
     return {name: value for name, value in hdpo.__dict__.items() if value != defaults[name]}
 
