@@ -8,8 +8,7 @@ Suites:
 - ``backlog``: one store with backlogged Normal(5, 1.6) demand: HDPO against the optimal
   base-stock policy (closed form).
 - ``serial``: four stages in series: HDPO with the vanilla network, the GNN and a trained
-  echelon base-stock policy against the Clark-Scarf optimum (:data:`SERIAL_PROTOCOL`: a 100-period
-  training horizon, the first 60 left out).
+  echelon base-stock policy against the Clark-Scarf optimum.
 - ``warehouse``: one warehouse and ``n`` stores (lost sales), data efficiency: the vanilla network
   and the GNN trained on 16 / 256 / 8,192 scenarios, against a trained base-stock policy
   (:data:`WAREHOUSE_PROTOCOL`: 2,048 dev scenarios; batches of 256; test 2,048 scenarios x 1,000
@@ -97,14 +96,6 @@ WAREHOUSE_PROTOCOL = {
 """HDPO overrides of the warehouse / transshipment suites: smaller dev / test sets and test horizon
 than the reference protocol (8,192 scenarios), so that a GNN over 50 stores trains and tests in
 minutes on one CPU core."""
-
-
-SERIAL_PROTOCOL = {"train_periods": 100, "train_warmup": 60}
-"""HDPO overrides of the serial suite: the training horizon of the dev set (100 periods, first 60
-left out) instead of 50 (30). The stages' lead times add up to 13 periods, so with 50 periods an
-upstream order placed in the last 13 never reaches the store inside the horizon: its holding cost
-counts, its benefit does not, which biases the gradient towards ordering too little upstream (and
-the 30-period warm-up is too short for the system to forget its initial state)."""
 
 
 def _explicit(hdpo: HDPOConfig) -> dict[str, object]:
@@ -266,7 +257,7 @@ def backlog(config: BenchConfig) -> CommandOutput:
 
 
 def serial(config: BenchConfig) -> CommandOutput:
-    instances = {"4 stages": Instance(SettingConfig(setting="serial"), SERIAL_PROTOCOL)}
+    instances = {"4 stages": Instance(SettingConfig(setting="serial"))}
     methods = {
         "HDPO vanilla": _hdpo_method(config, "vanilla"),
         "HDPO GNN": _hdpo_method(config, "gnn", hidden=(32, 32)),

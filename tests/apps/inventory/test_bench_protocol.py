@@ -6,7 +6,7 @@ from apps.inventory import bench
 from apps.inventory.hdpo import HDPOConfig
 from apps.inventory.settings import SettingConfig
 
-SERIAL = bench.Instance(SettingConfig(setting="serial"), bench.SERIAL_PROTOCOL)
+SERIAL = bench.Instance(SettingConfig(setting="serial"), {"train_periods": 100, "train_warmup": 60})
 WAREHOUSE = bench.Instance(SettingConfig(setting="one_warehouse_lost"), bench.WAREHOUSE_PROTOCOL)
 
 
