@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -122,8 +122,8 @@ def _gap(setting: SettingConfig, test_cost: float) -> dict[str, float]:
 
 def _trainer(config: BenchConfig, equal_time: bool = False) -> TrainerConfig:
     """Trainer of one benchmark run: ``config``'s step and time budgets, the best dev cost's
-    policy kept. ``equal_time``: evaluate on dev every tenth of the time budget instead of every 50 steps,
-    so that methods whose steps differ in cost spend a similar share of the budget evaluating."""
+    policy kept. ``equal_time``: evaluate on dev every tenth of the time budget instead of every
+    50 steps, so that methods whose steps differ in cost spend a similar share of it evaluating."""
     if equal_time:
         cadence = {"eval_every": config.max_steps, "eval_every_s": config.time_limit_s / 10}
     else:
@@ -338,8 +338,9 @@ def _score_function_method(config: BenchConfig, method: str):
 
     def run(instance: Instance, seed: int) -> dict[str, float]:
         built = build_setting(instance.setting)
-        hdpo = HDPOConfig(**{**config.hdpo.__dict__, "seed": seed})
-        agent, result = train_score_function(method, built, hdpo, _trainer(config, True))
+        hdpo = replace(config.hdpo, seed=seed)
+        trainer = _trainer(config, equal_time=True)
+        agent, result = train_score_function(method, built, hdpo, trainer)
         tested = evaluate_cost(
             built,
             agent.mean_orders,

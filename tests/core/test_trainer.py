@@ -205,33 +205,36 @@ def test_invalid_trainer_config(kwargs: dict) -> None:
         TrainerConfig(**kwargs)
 
 
-def test_time_limit_stops_with_a_final_evaluation(tmp_path: Path) -> None:
+def _slow_regression(seconds_per_step: float) -> Regression:
+    """A :class:`Regression` whose every step first sleeps ``seconds_per_step``."""
     run = Regression()
-    slow_step = run.step
+    fast_step = run.step
 
     def step(step: int) -> dict[str, float]:
-        time.sleep(0.02)
-        return slow_step(step)
+        time.sleep(seconds_per_step)
+        return fast_step(step)
 
     run.step = step
+    return run
+
+
+def _dev_steps(out: Path) -> list[int]:
+    """The steps at which the run in ``out`` evaluated on dev (from its metrics.csv)."""
+    return pd.read_csv(out / "metrics.csv").query("split == 'dev'")["step"].tolist()
+
+
+def test_time_limit_stops_with_a_final_evaluation(tmp_path: Path) -> None:
+    run = _slow_regression(0.02)
     result = run.trainer(_config(tmp_path, 1_000, eval_every=1_000, max_time_s=0.2)).fit()
     assert result.stop_reason == "time_limit"
     assert 3 <= result.steps < 30
-    dev_steps = pd.read_csv(tmp_path / "metrics.csv").query("split == 'dev'")["step"].tolist()
-    assert dev_steps == [0, result.steps]
+    assert _dev_steps(tmp_path) == [0, result.steps]
 
 
 def test_eval_every_s_evaluates_by_wall_time(tmp_path: Path) -> None:
-    run = Regression()
-    slow_step = run.step
-
-    def step(step: int) -> dict[str, float]:
-        time.sleep(0.02)
-        return slow_step(step)
-
-    run.step = step
+    run = _slow_regression(0.02)
     result = run.trainer(_config(tmp_path, 20, eval_every=1_000, eval_every_s=0.1)).fit()
-    dev_steps = pd.read_csv(tmp_path / "metrics.csv").query("split == 'dev'")["step"].tolist()
+    dev_steps = _dev_steps(tmp_path)
     assert dev_steps[0] == 0
     assert dev_steps[-1] == result.steps == 20
     # 20 steps of >= 0.02 s each: at most 5 steps pass between two evaluations
