@@ -7,7 +7,7 @@ import torch
 
 from apps.scheduling.jobshop.features import operation_features
 from apps.scheduling.jobshop.instances import JobShopInstance
-from apps.scheduling.jobshop.policy import JobShopActorCritic
+from apps.scheduling.jobshop.policy import JobShopActorCritic, MachineGroups
 from apps.scheduling.jobshop.simulator import JobShopSimulator, ScheduleResult
 
 
@@ -18,26 +18,37 @@ def rollout(
     nondelay: bool,
     greedy: bool = True,
     generator: torch.Generator | None = None,
+    temperature: float = 1.0,
 ) -> ScheduleResult:
-    """Schedule the simulator's whole batch with the policy (from an empty schedule).
+    """Schedule the simulator's whole batch with the policy (from an empty schedule): the most
+    likely job at each decision (``greedy``), or a job sampled from the policy's logits divided
+    by ``temperature`` (below 1: closer to greedy).
 
     Decisions with a single valid job are taken without running the network (the policy would
     pick that job with probability 1), which skips about half the steps under non-delay masks.
+    The machine groups of the graph policy are built once and subset at each decision.
     """
     sim.reset()
+    all_groups = MachineGroups(torch.from_numpy(sim.machines))
     while not sim.done:
         mask = sim.valid_jobs(nondelay)
         jobs = mask.argmax(1)
         open_rows = np.flatnonzero(mask.sum(1) > 1)
         if len(open_rows):
             obs = torch.from_numpy(operation_features(sim)[open_rows])
-            logits = agent.action_logits(obs).masked_fill(
+            groups = (
+                all_groups
+                if len(open_rows) == sim.batch
+                else all_groups.select(torch.from_numpy(open_rows))
+            )
+            logits = agent.action_logits(obs, groups).masked_fill(
                 ~torch.from_numpy(mask[open_rows]), -torch.inf
             )
             if greedy:
                 action = logits.argmax(-1)
             else:
-                action = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
+                probs = (logits / temperature).softmax(-1)
+                action = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
             jobs[open_rows] = action.numpy()
         sim.step(jobs)
     return sim.result()
@@ -59,15 +70,16 @@ def best_of_samples(
     seed: int = 0,
     chunk: int = 128,
     downtimes: np.ndarray | None = None,
+    temperature: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Sample ``samples`` schedules (in batches of ``chunk``) and keep the shortest:
-    ``(start [n, m], end [n, m], makespan)``; ``downtimes``: int ``[m, D, 2]`` breakdowns."""
+    """Sample ``samples`` schedules (in batches of ``chunk``, at ``temperature``) and keep the
+    shortest: ``(start [n, m], end [n, m], makespan)``; ``downtimes``: int ``[m, D, 2]``."""
     generator = torch.Generator().manual_seed(seed)
     best: tuple[np.ndarray, np.ndarray, int] | None = None
     for first in range(0, samples, chunk):
         size = min(chunk, samples - first)
         sim = JobShopSimulator.from_instances([instance] * size, insertion, downtimes)
-        result = rollout(agent, sim, nondelay, greedy=False, generator=generator)
+        result = rollout(agent, sim, nondelay, False, generator, temperature)
         i = int(result.makespan.argmin())
         if best is None or result.makespan[i] < best[2]:
             best = (result.start[i], result.end[i], int(result.makespan[i]))

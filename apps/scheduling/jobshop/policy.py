@@ -50,7 +50,8 @@ def disjunctive_edge_index(machines: torch.Tensor) -> tuple[torch.Tensor, torch.
 
 
 class MachineGroups:
-    """Index tables that gather the operations of each machine, built once per observation.
+    """Index tables that gather the operations of each machine, built once per batch of instances
+    (and subset with :meth:`select`).
 
     Every job visits every machine once, so each machine holds exactly ``n`` operations; sorting
     the ``B n m`` operations by (instance, machine) groups them into ``[B, m, n]`` blocks, and
@@ -63,20 +64,39 @@ class MachineGroups:
     def __init__(self, machine: torch.Tensor) -> None:
         B, n, m = machine.shape
         flat = machine.reshape(B, n * m)
-        offsets = torch.arange(B, device=machine.device)[:, None]
+        self._index(flat.argsort(dim=1, stable=True), flat, n, m)
+
+    def _index(self, by_machine: torch.Tensor, machine: torch.Tensor, n: int, m: int) -> None:
+        B = machine.shape[0]
         self.shape = (B, n, m)
-        self.by_machine = (flat.argsort(dim=1, stable=True) + offsets * n * m).reshape(-1)
-        """long ``[B m n]``: flat operation indices sorted by instance, then machine."""
-        self.own_machine = (flat + offsets * m).reshape(-1)
-        """long ``[B n m]``: flat (instance, machine) index of each operation."""
+        self.by_machine = by_machine
+        """long ``[B, m n]``: each instance's operation indices sorted by machine."""
+        self.machine = machine
+        """long ``[B, n m]``: machine of each operation."""
+        offsets = torch.arange(B, device=machine.device)[:, None]
+        self._gather = (by_machine + offsets * n * m).reshape(-1)
+        self._spread = (machine + offsets * m).reshape(-1)
+
+    def select(self, rows: torch.Tensor) -> MachineGroups:
+        """The groups of the instances ``rows`` (long ``[b]``) as a batch of their own, without
+        sorting again (rollouts build the groups once and run the policy on changing subsets)."""
+        groups = MachineGroups.__new__(MachineGroups)
+        groups._index(self.by_machine[rows], self.machine[rows], *self.shape[1:])
+        return groups
+
+    def totals(self, h: torch.Tensor) -> torch.Tensor:
+        """``[B m, H]``: sum of ``h`` (``[B, n, m, H]``) over the operations of each machine."""
+        B, n, m = self.shape
+        flat = h.reshape(B * n * m, -1)
+        return flat.index_select(0, self._gather).view(B * m, n, -1).sum(1)
+
+    def spread(self, per_machine: torch.Tensor) -> torch.Tensor:
+        """``[B, n, m, H]``: each operation's row of ``per_machine`` (``[B m, H]``)."""
+        return per_machine.index_select(0, self._spread).view(*self.shape, -1)
 
     def others_mean(self, h: torch.Tensor) -> torch.Tensor:
         """``[B, n, m, H]``: mean of ``h`` over the other operations on each operation's machine."""
-        B, n, m = self.shape
-        flat = h.reshape(B * n * m, -1)
-        totals = flat.index_select(0, self.by_machine).view(B * m, n, -1).sum(1)
-        others = (totals.index_select(0, self.own_machine) - flat) / max(n - 1, 1)
-        return others.view(h.shape)
+        return (self.spread(self.totals(h)) - h) / max(self.shape[1] - 1, 1)
 
 
 class DisjunctiveLayer(nn.Module):
@@ -105,19 +125,26 @@ class DisjunctiveLayer(nn.Module):
     def forward(self, h: torch.Tensor, groups: MachineGroups) -> torch.Tensor:
         """``h``: ``[B, n, m, H]`` -> ``[B, n, m, H]``.
 
-        The first linear map of the message MLP is applied before aggregating (the neighbour sum
-        and the machine mean are linear, so they commute with it): one ``[H, 3H]`` product per
-        operation and aggregations of width ``H``, without concatenating the three inputs.
+        The first linear map ``W = [W_own, W_job, W_machine]`` of the message MLP is applied
+        before aggregating (the neighbour sum and the machine mean are linear, so they commute
+        with it), and the machine mean ``(total - h) / (n - 1)`` is split so that its ``-h`` part
+        joins the own term: ``pre = h [(1 + eps) W_own - W_machine / (n - 1)] + job_sum(h W_job)
+        + spread(totals(h) W_machine) / (n - 1) + b``. One ``[H, 2H]`` product per operation and
+        one ``[H, H]`` product per machine, instead of ``[H, 3H]`` per operation.
         """
         first, *rest = self.mlp.net
         H = h.shape[-1]
-        weight = first.weight.view(H, 3, H).transpose(0, 1).reshape(3 * H, H)
-        own, job, machine = F.linear(h, weight).split(H, dim=-1)
-        pre = (1 + self.eps) * own + self.job_neighbours(job) + groups.others_mean(machine)
-        out = pre + first.bias
+        c = 1.0 / max(groups.shape[1] - 1, 1)
+        w_own, w_job, w_machine = first.weight.view(H, 3, H).unbind(1)
+        own_and_job = torch.cat([(1 + self.eps) * w_own - c * w_machine, w_job])
+        own, job = F.linear(h, own_and_job).split(H, dim=-1)
+        machine = F.linear(groups.totals(h), c * w_machine, first.bias)
+        pre = own + groups.spread(machine)
+        pre[:, :, 1:] += job[:, :, :-1]
+        pre[:, :, :-1] += job[:, :, 1:]
         for module in rest:
-            out = module(out)
-        return h + torch.relu(self.norm(out))
+            pre = module(pre)
+        return h + torch.relu(self.norm(pre))
 
 
 class JobShopActorCritic(nn.Module):
@@ -137,10 +164,14 @@ class JobShopActorCritic(nn.Module):
         self.actor = MLP(2 * hidden, (hidden, hidden), 1, activation="tanh", output_std=0.01)
         self.critic = MLP(hidden, (hidden, hidden), 1, activation="tanh", output_std=1.0)
 
-    def embeddings(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Operation embeddings ``[B, n, m, H]`` and the graph embedding ``[B, H]``."""
-        features, machine = obs[..., :NUM_FEATURES], obs[..., NUM_FEATURES].long()
-        groups = MachineGroups(machine)
+    def embeddings(
+        self, obs: torch.Tensor, groups: MachineGroups | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Operation embeddings ``[B, n, m, H]`` and the graph embedding ``[B, H]``;
+        ``groups``: the observation's machine groups if already built."""
+        features = obs[..., :NUM_FEATURES]
+        if groups is None:
+            groups = MachineGroups(obs[..., NUM_FEATURES].long())
         h = self.embed(features)
         for layer in self.rounds:
             h = layer(h, groups)
@@ -160,7 +191,8 @@ class JobShopActorCritic(nn.Module):
         logits = self._logits(obs, h, graph)
         return MaskedCategorical(logits=logits, mask=action_mask), self.critic(graph).squeeze(-1)
 
-    def action_logits(self, obs: torch.Tensor) -> torch.Tensor:
-        """Unmasked job scores ``[B, n]`` (the actor alone, for inference)."""
-        h, graph = self.embeddings(obs)
+    def action_logits(self, obs: torch.Tensor, groups: MachineGroups | None = None) -> torch.Tensor:
+        """Unmasked job scores ``[B, n]`` (the actor alone, for inference); ``groups``: the
+        observation's machine groups if already built."""
+        h, graph = self.embeddings(obs, groups)
         return self._logits(obs, h, graph)

@@ -17,6 +17,7 @@ from apps.scheduling.jobshop.instances import random_instance
 from apps.scheduling.jobshop.policy import (
     DisjunctiveLayer,
     JobShopActorCritic,
+    MachineGroups,
     disjunctive_edge_index,
 )
 from core.errors import ConfigError
@@ -103,6 +104,33 @@ def test_dense_message_passing_equals_pyg_aggregation() -> None:
         DisjunctiveLayer.machine_neighbours(h, machines[None]).reshape(-1, 8), machine_mean
     )
     assert disjunctive.shape[1] == 4 * 5 * 4  # m machines x n (n - 1) ordered pairs
+
+
+def test_layer_equals_the_message_mlp_on_concatenated_aggregates() -> None:
+    """The fused layer (first linear map applied before aggregating, machine mean split into
+    per-machine totals) computes the docstring's update on the explicit concatenation."""
+    torch.manual_seed(0)
+    machines = torch.stack([torch.as_tensor(random_instance(6, 4, s).machines) for s in (1, 2)])
+    layer = DisjunctiveLayer(8)
+    with torch.no_grad():
+        layer.eps.fill_(0.25)
+    h = torch.randn(2, 6, 4, 8)
+    groups = MachineGroups(machines)
+    job_sum = DisjunctiveLayer.job_neighbours(h)
+    machine_mean = DisjunctiveLayer.machine_neighbours(h, machines)
+    inputs = torch.cat([(1 + layer.eps) * h, job_sum, machine_mean], -1)
+    expected = h + torch.relu(layer.norm(layer.mlp(inputs)))
+    torch.testing.assert_close(layer(h, groups), expected)
+
+
+def test_machine_groups_of_a_subset_equal_groups_built_from_it() -> None:
+    machines = torch.stack([torch.as_tensor(random_instance(5, 3, s).machines) for s in range(4)])
+    h = torch.randn(4, 5, 3, 2)
+    rows = torch.tensor([3, 1])
+    subset = MachineGroups(machines).select(rows)
+    torch.testing.assert_close(
+        subset.others_mean(h[rows]), MachineGroups(machines[rows]).others_mean(h[rows])
+    )
 
 
 def test_policy_reads_any_size_and_respects_the_mask() -> None:
