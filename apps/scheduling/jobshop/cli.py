@@ -58,8 +58,8 @@ class SolveConfig:
 
     where: InstanceConfig = field(default_factory=InstanceConfig)
     method: str = "greedy"
-    """greedy | sample:N | spt | lpt | mwkr | mor | fdd/mwkr | fifo | random | cpsat:SECONDS |
-    cpsat+policy:SECONDS."""
+    """greedy | sample:N[@TEMPERATURE] | spt | lpt | mwkr | mor | fdd/mwkr | fifo | random |
+    cpsat:SECONDS | cpsat+policy:SECONDS."""
     options: SolverOptions = field(default_factory=SolverOptions)
     schedule_out: Path | None = None
     """Write the schedule (start/end per operation) as CSV here."""

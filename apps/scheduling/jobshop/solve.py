@@ -1,9 +1,9 @@
 """Solve one instance with any method of the suite; every schedule is verified before it counts.
 
 Methods (``--method``): ``greedy`` (the policy's most likely job each step), ``sample:N`` (best of
-N sampled schedules), a dispatching rule (``spt``, ``lpt``, ``mwkr``, ``mor``, ``fdd/mwkr``,
-``fifo``, ``random``), ``cpsat:T`` (CP-SAT with a T-second limit) and ``cpsat+policy:T`` (CP-SAT
-warm-started from the greedy policy's schedule).
+N sampled schedules; ``sample:N@T`` samples from the logits divided by ``T``), a dispatching rule
+(``spt``, ``lpt``, ``mwkr``, ``mor``, ``fdd/mwkr``, ``fifo``, ``random``), ``cpsat:T`` (CP-SAT with
+a T-second limit) and ``cpsat+policy:T`` (CP-SAT warm-started from the greedy policy's schedule).
 
 With ``breakdowns`` every instance gets random machine downtimes, drawn from the solver's seed and
 the instance name, so every method faces the same ones; dispatching methods meet them as they
@@ -12,6 +12,7 @@ happen, CP-SAT knows them all in advance (a clairvoyant reference).
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from dataclasses import dataclass
@@ -47,35 +48,43 @@ class Solution:
     time_s: float
 
 
-def parse_method(method: str) -> tuple[str, float | None]:
-    """``"cpsat:60"`` -> ``("cpsat", 60.0)``, ``"mwkr"`` -> ``("mwkr", None)``.
+def parse_method(method: str) -> tuple[str, float | None, float]:
+    """``"cpsat:60"`` -> ``("cpsat", 60.0, 1.0)``, ``"mwkr"`` -> ``("mwkr", None, 1.0)``,
+    ``"sample:128@0.7"`` -> ``("sample", 128.0, 0.7)``: name, number, sampling temperature.
 
     Raises:
-        ConfigError: unknown method or a bad number.
+        ConfigError: unknown method, a bad number or a bad temperature.
     """
-    name, _, value = method.partition(":")
+    spec, at, temperature_text = method.partition("@")
+    name, _, value = spec.partition(":")
     known = {"greedy", "sample", "cpsat", "cpsat+policy", *RULES}
     if name not in known:
         raise ConfigError(
-            f"unknown method {method!r}; use greedy, sample:N, cpsat:T, cpsat+policy:T or a rule "
-            f"({', '.join(RULES)})"
+            f"unknown method {method!r}; use greedy, sample:N[@T], cpsat:T, cpsat+policy:T or a "
+            f"rule ({', '.join(RULES)})"
         )
     needs_value = name in ("sample", "cpsat", "cpsat+policy")
     if needs_value != bool(value):
         raise ConfigError(
             f"method {name!r} {'needs' if needs_value else 'takes no'} ':<number>' (got {method!r})"
         )
-    if not needs_value:
-        return name, None
+    number = _positive_number(method, value) if needs_value else None
+    if name == "sample" and number != int(number):
+        raise ConfigError(f"{method!r}: need a positive integer number of samples")
+    if at and name != "sample":
+        raise ConfigError(f"{method!r}: only sample:N takes a temperature ('@T')")
+    temperature = _positive_number(method, temperature_text) if at else 1.0
+    return name, number, temperature
+
+
+def _positive_number(method: str, text: str) -> float:
     try:
-        number = float(value)
+        number = float(text)
     except ValueError:
-        raise ConfigError(f"{method!r}: {value!r} is not a number") from None
-    if number <= 0 or (name == "sample" and number != int(number)):
-        raise ConfigError(
-            f"{method!r}: need a positive {'integer' if name == 'sample' else 'number'}"
-        )
-    return name, number
+        raise ConfigError(f"{method!r}: {text!r} is not a number") from None
+    if not 0 < number < math.inf:
+        raise ConfigError(f"{method!r}: {text!r} must be a positive number")
+    return number
 
 
 @dataclass
@@ -148,7 +157,7 @@ class Solver:
 
     def solve(self, instance: JobShopInstance, method: str) -> Solution:
         """Run ``method`` on ``instance`` and verify the schedule."""
-        name, value = parse_method(method)
+        name, value, temperature = parse_method(method)
         downtimes = self.downtimes(instance)
         began = time.perf_counter()
         if name == "greedy":
@@ -163,6 +172,7 @@ class Solver:
                 config.insertion,
                 self.seed,
                 downtimes=downtimes,
+                temperature=temperature,
             )
         elif name in RULES:
             result = dispatch_instance(instance, name, seed=self.seed, downtimes=downtimes)

@@ -82,6 +82,10 @@ def test_solve_writes_the_schedule_and_gantt_draws_it(trained: Path, tmp_path: P
     [
         (["solve", "--instance", "ft06", "--method", "cpsat"], "needs ':<number>'"),
         (["solve", "--instance", "ft06", "--method", "best"], "unknown method"),
+        (["solve", "--instance", "ft06", "--method", "sample:8@0"], "positive number"),
+        (["solve", "--instance", "ft06", "--method", "sample:8@hot"], "not a number"),
+        (["solve", "--instance", "ft06", "--method", "mwkr@0.5"], "only sample:N"),
+        (["solve", "--instance", "ft06", "--method", "sample:2.5"], "positive integer"),
         (["solve", "--instance", "nope"], "unknown benchmark instance"),
         (["solve"], "exactly one of --instance"),
         (["solve", "--instance-file", "missing.txt"], "missing.txt"),

@@ -13,6 +13,7 @@ from torch_geometric.utils import scatter
 import apps.scheduling.jobshop  # noqa: F401  (registers pgsuite/JobShop-v0)
 from apps.scheduling.jobshop.env import InstanceSource, JobShopBatchEnv, JobShopEnv
 from apps.scheduling.jobshop.features import NUM_FEATURES
+from apps.scheduling.jobshop.inference import rollout
 from apps.scheduling.jobshop.instances import random_instance
 from apps.scheduling.jobshop.policy import (
     DisjunctiveLayer,
@@ -20,6 +21,7 @@ from apps.scheduling.jobshop.policy import (
     MachineGroups,
     disjunctive_edge_index,
 )
+from apps.scheduling.jobshop.simulator import JobShopSimulator
 from core.errors import ConfigError
 
 
@@ -145,3 +147,17 @@ def test_policy_reads_any_size_and_respects_the_mask() -> None:
         assert value.shape == (2,)
         samples = dist.sample((50,))
         assert mask.gather(1, samples.T).all()
+
+
+def test_sampling_near_zero_temperature_follows_the_greedy_policy() -> None:
+    torch.manual_seed(0)
+    agent = JobShopActorCritic(hidden=16, layers=2)
+    with torch.no_grad():
+        agent.actor.net[-1].weight.mul_(300.0)  # decisive logits, far from uniform
+    sim = JobShopSimulator.from_instances([random_instance(8, 4, 5)] * 6)
+    greedy = rollout(agent, sim, nondelay=False).order
+    generator = torch.Generator().manual_seed(0)
+    cold = rollout(agent, sim, False, greedy=False, generator=generator, temperature=1e-6)
+    hot = rollout(agent, sim, False, greedy=False, generator=generator, temperature=10.0)
+    assert (cold.order == greedy).all()
+    assert (hot.order != greedy).any(axis=1).all()
