@@ -98,6 +98,14 @@ than the reference protocol (8,192 scenarios), so that a GNN over 50 stores trai
 minutes on one CPU core."""
 
 
+SERIAL_PROTOCOL = {"train_periods": 100, "train_warmup": 60}
+"""HDPO overrides of the serial suite. The four stages' lead times add up to 13 periods, so in the
+default 50-period training horizon (30 warm-up) upstream orders placed late never reach the store
+inside the counted window and the trained policy under-stocks upstream: the dev cost turns up
+while the training loss falls. Training on the dev horizon (100 periods, 60 warm-up) removes most
+of that bias."""
+
+
 def _explicit(hdpo: HDPOConfig) -> dict[str, object]:
     """The fields of ``hdpo`` that differ from their defaults: set on the command line, they win
     over a suite's protocol and per-method overrides. An option set to its default value cannot be
@@ -252,10 +260,13 @@ def backlog(config: BenchConfig) -> CommandOutput:
 
 
 def serial(config: BenchConfig) -> CommandOutput:
-    instances = {"4 stages": Instance(SettingConfig(setting="serial"))}
+    instances = {"4 stages": Instance(SettingConfig(setting="serial"), SERIAL_PROTOCOL)}
     methods = {
         "HDPO vanilla": _hdpo_method(config, "vanilla"),
-        "HDPO GNN": _hdpo_method(config, "gnn", hidden=(32, 32)),
+        # a GNN step costs about four vanilla ones: smaller batches, so more of them fit the budget
+        "HDPO GNN": _hdpo_method(
+            config, "gnn", hidden=(32, 32), batch_size=256, learning_rate=1e-2
+        ),
         "HDPO echelon base-stock": _hdpo_method(config, "echelon_base_stock"),
     }
     metrics = ["test_cost", "optimal_cost", "gap_pct", "train_time_s"]
