@@ -98,12 +98,13 @@ than the reference protocol (8,192 scenarios), so that a GNN over 50 stores trai
 minutes on one CPU core."""
 
 
-SERIAL_PROTOCOL = {"train_periods": 100, "train_warmup": 60}
+SERIAL_PROTOCOL = {"train_periods": 100, "train_warmup": 60, "lr_warmup_steps": 100}
 """HDPO overrides of the serial suite. The four stages' lead times add up to 13 periods, so in the
 default 50-period training horizon (30 warm-up) upstream orders placed late never reach the store
 inside the counted window and the trained policy under-stocks upstream: the dev cost turns up
 while the training loss falls. Training on the dev horizon (100 periods, 60 warm-up) removes most
-of that bias."""
+of that bias. The learning rate warms up over 100 steps: without it, Adam's first steps at 3e-2
+threw seed 1 into a policy that orders nothing (dev cost 165 -> 3,088 in 50 steps)."""
 
 
 def _explicit(hdpo: HDPOConfig) -> dict[str, object]:

@@ -85,6 +85,11 @@ class HDPOConfig:
     ``lr_patience`` evaluations in a row (1: constant rate)."""
     lr_patience: int = 2
     """Dev evaluations without improvement before the learning rate decays."""
+    lr_warmup_steps: int = 0
+    """Steps over which the learning rate rises linearly from ``learning_rate / lr_warmup_steps``
+    to ``learning_rate`` (0: no warm-up). Adam's first updates move every weight by about the
+    learning rate whatever the gradient, which can throw a network into a policy that orders
+    nothing (the serial suite at 3e-2, seed 1); the decay on plateau starts after the warm-up."""
     max_grad_norm: float | None = None
     """Gradient-norm clipping threshold (none: no clipping)."""
     seed: int = 0
@@ -115,6 +120,8 @@ class HDPOConfig:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         if self.lr_patience < 0:
             raise ConfigError(f"lr_patience must be >= 0, got {self.lr_patience}")
+        if self.lr_warmup_steps < 0:
+            raise ConfigError(f"lr_warmup_steps must be >= 0, got {self.lr_warmup_steps}")
 
 
 @dataclass
@@ -215,9 +222,17 @@ class HDPORun:
             else None  # decay 1: a constant rate
         )
         self.minibatch_generator = torch.Generator().manual_seed(hdpo.seed)
+        self.steps_done = 0
+
+    def in_warmup(self, step: int) -> bool:
+        """Whether optimiser step ``step`` (0-based) lies in the learning-rate warm-up."""
+        return step < self.config.hdpo.lr_warmup_steps
 
     def step(self, step: int) -> dict[str, float]:
         hdpo = self.config.hdpo
+        if self.in_warmup(step):
+            for group in self.optimizer.param_groups:
+                group["lr"] = hdpo.learning_rate * (step + 1) / hdpo.lr_warmup_steps
         index = torch.randint(
             0,
             len(self.train_set),
@@ -229,6 +244,7 @@ class HDPORun:
         grad_norm = pathwise_step(
             loss, self.optimizer, self.policy.parameters(), hdpo.max_grad_norm, step
         )
+        self.steps_done = step + 1
         return {"loss": loss.item(), "grad_norm": grad_norm}
 
     def dev_cost(self) -> dict[str, float]:
@@ -236,7 +252,7 @@ class HDPORun:
             self.policy, self.dev_set, round_orders=self.setting.integer_demand
         )
         cost = mean_cost(costs, self.config.hdpo.dev_warmup).item()
-        if self.lr_schedule is not None:
+        if self.lr_schedule is not None and not self.in_warmup(self.steps_done):
             self.lr_schedule.step(cost)
         return {"cost": cost, "learning_rate": self.optimizer.param_groups[0]["lr"]}
 

@@ -18,6 +18,7 @@ from core.trainer import TrainerConfig
         ({"lr_decay": 0.0}, "lr_decay"),
         ({"lr_decay": 1.5}, "lr_decay"),
         ({"lr_patience": -1}, "lr_patience"),
+        ({"lr_warmup_steps": -1}, "lr_warmup_steps"),
     ],
 )
 def test_bad_schedule_settings_are_config_errors(kwargs: dict, message: str) -> None:
@@ -42,6 +43,21 @@ def test_learning_rate_decays_after_patience_evaluations_without_improvement() -
 def test_decay_one_keeps_the_rate_constant() -> None:
     run = _run(learning_rate=0.04, lr_decay=1.0, lr_patience=0)
     assert {run.dev_cost()["learning_rate"] for _ in range(5)} == {0.04}
+
+
+def test_warmup_raises_the_rate_linearly_and_holds_the_plateau_decay_until_it_ends() -> None:
+    run = _run(learning_rate=0.04, lr_decay=0.5, lr_patience=0, lr_warmup_steps=4, batch_size=8)
+    rates = []
+    for step in range(4):
+        run.step(step)
+        rates.append(run.optimizer.param_groups[0]["lr"])
+        if step < 3:  # dev evaluations inside the warm-up never decay the rate
+            run.dev_cost()
+    assert rates == pytest.approx([0.01, 0.02, 0.03, 0.04])
+    run.step(4)
+    assert run.optimizer.param_groups[0]["lr"] == pytest.approx(0.04)  # the warm-up has ended
+    first, second = run.dev_cost()["learning_rate"], run.dev_cost()["learning_rate"]
+    assert (first, second) == pytest.approx((0.04, 0.02))  # patience 0: the 2nd one decays
 
 
 def test_a_run_that_never_beats_its_start_warns(caplog: pytest.LogCaptureFixture) -> None:
