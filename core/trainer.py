@@ -55,7 +55,9 @@ class TrainerConfig:
     max_steps: int = 1000
     """Training steps to run in total (optimiser updates, or PPO iterations)."""
     max_time_s: float | None = None
-    """Stop after this much wall time in seconds (None: no limit); for equal-budget comparisons."""
+    """Wall-time budget in seconds, the final dev evaluation included (None: no limit): training
+    stops before a step that, followed by the final evaluation, would end past it, judged by the
+    last step's and the last evaluation's durations; for equal-budget comparisons."""
     eval_every: int = 50
     """Evaluate on the dev set every this many steps (and after the last step)."""
     eval_every_s: float | None = None
@@ -296,6 +298,7 @@ class Trainer:
             "max_steps"
         )
         metrics: dict[str, float] = {}
+        eval_s = 0.0  # duration of the last dev evaluation (0 until one ran)
         bar = tqdm(
             total=cfg.max_steps,
             initial=self.step,
@@ -307,10 +310,14 @@ class Trainer:
             with _InterruptFlag() as interrupt:
                 if self.evaluate_fn is not None and self.step == 0:
                     # the initial parameters compete too (e.g. a policy started at a heuristic)
+                    eval_started = time.perf_counter()
                     self.logger.log(0, self._evaluate(), "dev")
+                    eval_s = time.perf_counter() - eval_started
                 last_eval_time = time.perf_counter()
                 while self.step < cfg.max_steps and not self.early_stopping.should_stop:
+                    step_started = time.perf_counter()
                     metrics = {k: float(v) for k, v in self.step_fn(self.step).items()}
+                    step_s = time.perf_counter() - step_started
                     if "loss" in metrics:
                         check_finite(metrics["loss"], "loss", self.step)
                     self.step += 1
@@ -325,8 +332,10 @@ class Trainer:
                         )
                     )
                     if self.evaluate_fn is not None and due_eval:
+                        eval_started = time.perf_counter()
                         dev = self._evaluate()
                         last_eval_time = time.perf_counter()
+                        eval_s = last_eval_time - eval_started
                         self.logger.log(self.step, dev, "dev")
                         bar.set_postfix({f"dev_{cfg.metric}": f"{dev[cfg.metric]:.4g}"})
                     elif "loss" in metrics:
@@ -338,7 +347,7 @@ class Trainer:
                         break
                     if (
                         cfg.max_time_s is not None
-                        and time.perf_counter() - start_time > cfg.max_time_s
+                        and time.perf_counter() - start_time + step_s + eval_s > cfg.max_time_s
                     ):
                         stop_reason = "time_limit"
                         if self.evaluate_fn is not None and not due_eval:

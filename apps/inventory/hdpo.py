@@ -38,6 +38,7 @@ from apps.inventory.settings import Setting, SettingConfig, build_setting
 from apps.inventory.sim import InventorySimulator, Policy
 from core.errors import ConfigError, DataError
 from core.estimators import mean_cost, pathwise_step
+from core.schedules import linear_warmup
 from core.seeding import GeneratorState, seed_everything
 from core.trainer import Trainer, TrainerConfig
 
@@ -232,7 +233,7 @@ class HDPORun:
         hdpo = self.config.hdpo
         if self.in_warmup(step):
             for group in self.optimizer.param_groups:
-                group["lr"] = hdpo.learning_rate * (step + 1) / hdpo.lr_warmup_steps
+                group["lr"] = hdpo.learning_rate * linear_warmup(step, hdpo.lr_warmup_steps)
         index = torch.randint(
             0,
             len(self.train_set),

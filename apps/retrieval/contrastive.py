@@ -33,6 +33,7 @@ import torch
 from apps.retrieval.data import Collection, rank_documents
 from apps.retrieval.first_stage import BM25Retriever, document_text, load_minilm
 from core.errors import ConfigError
+from core.schedules import linear_warmup
 from core.seeding import seed_everything
 from core.trainer import Trainer, TrainerConfig, TrainResult
 
@@ -201,7 +202,7 @@ def _linear_schedule(warmup: int, total: int) -> Callable[[int], float]:
 
     def factor(step: int) -> float:
         if step < warmup:
-            return (step + 1) / (warmup + 1)
+            return linear_warmup(step, warmup)
         return max(0.0, (total - step) / max(1, total - warmup))
 
     return factor

@@ -89,6 +89,7 @@ from core.advantages import leave_one_out_baseline
 from core.distributions import PlackettLuce
 from core.errors import ConfigError, DataError
 from core.estimators import reinforce_loss
+from core.schedules import linear_warmup
 from core.seeding import seed_everything
 from core.trainer import Trainer, TrainerConfig, TrainResult
 
@@ -460,9 +461,8 @@ def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGR
     initial |= _test_metrics(policy, test, "initial_test_")
 
     optimizer = _optimizer(config, policy)
-    warmup = config.warmup_steps
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / (warmup + 1))
+        optimizer, lambda step: linear_warmup(step, config.warmup_steps)
     )
     trainer_config = dataclasses.replace(
         config.trainer, max_steps=_max_steps(config, len(train_set))

@@ -231,6 +231,33 @@ def test_time_limit_stops_with_a_final_evaluation(tmp_path: Path) -> None:
     assert _dev_steps(tmp_path) == [0, result.steps]
 
 
+def test_time_limit_leaves_room_for_the_final_evaluation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a fake clock (a step takes 1 s, a dev evaluation 3 s) a 20 s budget stops after 14
+    steps: 3 + 14 = 17 s, and the final evaluation ends at 20 s. Stopping only once the budget
+    is spent would take 18 steps and end at 24 s."""
+    clock = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+    run = Regression()
+    step, evaluate = run.step, run.evaluate
+
+    def slow_step(index: int) -> dict[str, float]:
+        clock[0] += 1.0
+        return step(index)
+
+    def slow_evaluate() -> dict[str, float]:
+        clock[0] += 3.0
+        return evaluate()
+
+    run.step, run.evaluate = slow_step, slow_evaluate
+    result = run.trainer(_config(tmp_path, 1_000, eval_every=1_000, max_time_s=20.0)).fit()
+    assert result.stop_reason == "time_limit"
+    assert result.steps == 14
+    assert result.wall_time_s == pytest.approx(20.0)
+    assert _dev_steps(tmp_path) == [0, 14]
+
+
 def test_eval_every_s_evaluates_by_wall_time(tmp_path: Path) -> None:
     run = _slow_regression(0.02)
     result = run.trainer(_config(tmp_path, 20, eval_every=1_000, eval_every_s=0.1)).fit()
