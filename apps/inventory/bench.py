@@ -36,7 +36,15 @@ import torch
 
 from apps.inventory import optimal
 from apps.inventory.exact import gap_to_reference
-from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, evaluate_cost, make_policy
+from apps.inventory.hdpo import (
+    SERIAL_PROTOCOL,
+    HDPOConfig,
+    HDPORun,
+    TrainConfig,
+    evaluate_cost,
+    explicit_fields,
+    make_policy,
+)
 from apps.inventory.score_function import train_score_function
 from apps.inventory.settings import SettingConfig, build_setting
 from apps.inventory.sim import InventorySimulator
@@ -98,29 +106,12 @@ than the reference protocol (8,192 scenarios), so that a GNN over 50 stores trai
 minutes on one CPU core."""
 
 
-SERIAL_PROTOCOL = {"train_periods": 100, "train_warmup": 60, "lr_warmup_steps": 100}
-"""HDPO overrides of the serial suite. The four stages' lead times add up to 13 periods, so in the
-default 50-period training horizon (30 warm-up) upstream orders placed late never reach the store
-inside the counted window and the trained policy under-stocks upstream: the dev cost turns up
-while the training loss falls. Training on the dev horizon (100 periods, 60 warm-up) removes most
-of that bias. The learning rate warms up over 100 steps: without it, Adam's first steps at 3e-2
-threw seed 1 into a policy that orders nothing (dev cost 165 -> 3,088 in 50 steps)."""
-
-
-def _explicit(hdpo: HDPOConfig) -> dict[str, object]:
-    """The fields of ``hdpo`` that differ from their defaults: set on the command line, they win
-    over a suite's protocol and per-method overrides. An option set to its default value cannot be
-    told from an unset one and keeps the protocol's value."""
-    defaults = HDPOConfig(quick=hdpo.quick).__dict__
-    return {name: value for name, value in hdpo.__dict__.items() if value != defaults[name]}
-
-
 def hdpo_config(
     config: BenchConfig, instance: Instance, policy: str, seed: int, **overrides: object
 ) -> HDPOConfig:
     """The HDPO settings of one benchmark run: the defaults, then the instance's protocol, then the
-    method's ``overrides``, then the options set on the command line (:func:`_explicit`)."""
-    fields = {**config.hdpo.__dict__, **instance.hdpo, **overrides, **_explicit(config.hdpo)}
+    method's ``overrides``, then the options set on the command line (:func:`~apps.inventory.hdpo.explicit_fields`)."""
+    fields = {**config.hdpo.__dict__, **instance.hdpo, **overrides, **explicit_fields(config.hdpo)}
     return HDPOConfig(**{**fields, "policy": policy, "seed": seed})
 
 

@@ -10,7 +10,13 @@ import pandas as pd
 
 from apps.inventory.bench import BenchConfig, bench
 from apps.inventory.exact import gap_to_reference, known_optimum
-from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, load_run
+from apps.inventory.hdpo import (
+    HDPOConfig,
+    HDPORun,
+    TrainConfig,
+    load_run,
+    with_setting_protocol,
+)
 from apps.inventory.settings import SettingConfig
 from core.cli import App, Command, CommandOutput
 from core.demo import DemoConfig
@@ -20,7 +26,9 @@ from core.trainer import TrainerConfig
 
 def train(config: TrainConfig) -> CommandOutput:
     """Train a policy with HDPO, then report its test cost (and the optimum or lower bound where
-    one is known)."""
+    one is known). Options left at their defaults take the setting's protocol where it has one
+    (serial: :data:`~apps.inventory.hdpo.SERIAL_PROTOCOL`)."""
+    config.hdpo = with_setting_protocol(config.setting.setting, config.hdpo)
     run = HDPORun(config)
     summary = run.fit()
     summary.update({f"test_{k}": v for k, v in run.test().items()})

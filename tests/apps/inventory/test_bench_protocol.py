@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.inventory import bench
-from apps.inventory.hdpo import HDPOConfig
+from apps.inventory.hdpo import HDPOConfig, with_setting_protocol
 from apps.inventory.settings import SettingConfig
 
 SERIAL = bench.Instance(SettingConfig(setting="serial"), {"train_periods": 100, "train_warmup": 60})
@@ -39,3 +39,12 @@ def test_quick_mode_does_not_count_as_explicit() -> None:
     config = bench.BenchConfig(hdpo=HDPOConfig(quick=True))
     hdpo = bench.hdpo_config(config, WAREHOUSE, "vanilla", seed=0)
     assert hdpo.dev_samples == bench.WAREHOUSE_PROTOCOL["dev_samples"]
+
+
+def test_train_takes_the_serial_protocol_for_options_left_at_their_defaults() -> None:
+    serial = with_setting_protocol("serial", HDPOConfig())
+    assert (serial.train_periods, serial.train_warmup, serial.lr_warmup_steps) == (100, 60, 100)
+    explicit = with_setting_protocol("serial", HDPOConfig(train_periods=80, train_warmup=40))
+    assert (explicit.train_periods, explicit.train_warmup) == (80, 40)
+    assert explicit.lr_warmup_steps == 100
+    assert with_setting_protocol("one_store_lost", HDPOConfig()) == HDPOConfig()
