@@ -218,6 +218,9 @@ class Trainer:
         self.best_state: dict[str, torch.Tensor] | None = None
         self.step = 0
         self.logger: MetricLogger | None = None
+        self.last_eval_s = 0.0
+        """Duration of the last dev evaluation in seconds (0 until one ran): the time budget
+        keeps room for a final one."""
 
     # -- checkpoints ---------------------------------------------------------------------------
     @property
@@ -270,6 +273,7 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------------
     def _evaluate(self) -> dict[str, float]:
         assert self.evaluate_fn is not None
+        started = time.perf_counter()
         was_training = self.model.training
         self.model.eval()
         with torch.no_grad():
@@ -283,6 +287,7 @@ class Trainer:
         check_finite(value, f"dev {self.config.metric}", self.step)
         if self.early_stopping.update(value, self.step):
             self.best_state = _state_copy(self.model)
+        self.last_eval_s = time.perf_counter() - started
         return metrics
 
     def fit(self) -> TrainResult:
@@ -298,7 +303,6 @@ class Trainer:
             "max_steps"
         )
         metrics: dict[str, float] = {}
-        eval_s = 0.0  # duration of the last dev evaluation (0 until one ran)
         bar = tqdm(
             total=cfg.max_steps,
             initial=self.step,
@@ -310,9 +314,7 @@ class Trainer:
             with _InterruptFlag() as interrupt:
                 if self.evaluate_fn is not None and self.step == 0:
                     # the initial parameters compete too (e.g. a policy started at a heuristic)
-                    eval_started = time.perf_counter()
                     self.logger.log(0, self._evaluate(), "dev")
-                    eval_s = time.perf_counter() - eval_started
                 last_eval_time = time.perf_counter()
                 while self.step < cfg.max_steps and not self.early_stopping.should_stop:
                     step_started = time.perf_counter()
@@ -332,10 +334,8 @@ class Trainer:
                         )
                     )
                     if self.evaluate_fn is not None and due_eval:
-                        eval_started = time.perf_counter()
                         dev = self._evaluate()
                         last_eval_time = time.perf_counter()
-                        eval_s = last_eval_time - eval_started
                         self.logger.log(self.step, dev, "dev")
                         bar.set_postfix({f"dev_{cfg.metric}": f"{dev[cfg.metric]:.4g}"})
                     elif "loss" in metrics:
@@ -347,7 +347,8 @@ class Trainer:
                         break
                     if (
                         cfg.max_time_s is not None
-                        and time.perf_counter() - start_time + step_s + eval_s > cfg.max_time_s
+                        and time.perf_counter() - start_time + step_s + self.last_eval_s
+                        > cfg.max_time_s
                     ):
                         stop_reason = "time_limit"
                         if self.evaluate_fn is not None and not due_eval:

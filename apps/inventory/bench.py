@@ -110,7 +110,8 @@ def hdpo_config(
     config: BenchConfig, instance: Instance, policy: str, seed: int, **overrides: object
 ) -> HDPOConfig:
     """The HDPO settings of one benchmark run: the defaults, then the instance's protocol, then the
-    method's ``overrides``, then the options set on the command line (:func:`~apps.inventory.hdpo.explicit_fields`)."""
+    method's ``overrides``, then the options set on the command line
+    (:func:`~apps.inventory.hdpo.explicit_fields`)."""
     fields = {**config.hdpo.__dict__, **instance.hdpo, **overrides, **explicit_fields(config.hdpo)}
     return HDPOConfig(**{**fields, "policy": policy, "seed": seed})
 
