@@ -8,7 +8,7 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 
 from core.errors import ConfigError
-from core.nn import MLP, GraphEncoder, global_pool, layer_init
+from core.nn import ELU, MLP, GraphEncoder, global_pool, layer_init
 
 IN_DIM, HIDDEN, EDGE_DIM = 5, 16, 3
 ENCODERS = [
@@ -122,3 +122,16 @@ def test_layer_init_is_scaled_orthogonal() -> None:
     default = layer_init(nn.Linear(6, 4))
     torch.testing.assert_close(default.weight @ default.weight.T, 2.0 * torch.eye(4))
     assert not default.bias.any()
+
+
+def test_elu_matches_torch_elu_and_its_gradient() -> None:
+    x = torch.linspace(-30.0, 30.0, 6001, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_(True)
+    y, y_ref = ELU()(x), nn.ELU()(x_ref)
+    torch.testing.assert_close(y, y_ref, atol=1e-6, rtol=0)
+    weights = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    (y * weights).sum().backward()
+    (y_ref * weights).sum().backward()
+    torch.testing.assert_close(x.grad, x_ref.grad, atol=1e-6, rtol=0)
+    x64 = torch.randn(40, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 3
+    assert torch.autograd.gradcheck(ELU(), (x64.requires_grad_(True),))
