@@ -275,7 +275,7 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
     )
     paths = write_results(rows, config.name, list(METRICS), config.results_dir, title=title)
     with paths["md"].open("a", encoding="utf-8") as file:
-        file.write(_setup_note(config, len(instance.test.queries)))
+        file.write(_setup_note(config, len(instance.test.queries), rows))
     summary_table = summarize(rows, list(METRICS))
     summary = {
         "csv": str(paths["csv"]),
@@ -285,15 +285,23 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
     return CommandOutput([("retrieval methods (mean and std over seeds)", summary_table)], summary)
 
 
-def _setup_note(config: RetrievalBenchConfig, queries: int) -> str:
+def _setup_note(config: RetrievalBenchConfig, queries: int, rows: pd.DataFrame) -> str:
+    """The paragraph under the table; the seeds per trained method are read from ``rows`` (which
+    accumulate over invocations), the budgets are this invocation's settings."""
+
     def limit(seconds: float | None) -> str:
         return "no time limit" if seconds is None else f"at most {seconds:g} s"
 
+    trained = rows[rows["method"].isin(TRAINED)]
+    seeds = "; ".join(
+        f"{method} {sorted(group['seed'].astype(int).tolist())}"
+        for method, group in trained.groupby("method", sort=False)
+    )
     encoder = config.encoder or "all-MiniLM-L6-v2"
     return (
         f"\nSetup: {queries} test queries with a relevant document ({config.test_split} split of "
         f"{config.data}), dense model {encoder}; the trained methods learn from the "
-        f"{config.train_split} split with seeds {list(config.seeds)}. PG-Rank: at most "
+        f"{config.train_split} split, seeds: {seeds or 'none'}. PG-Rank: at most "
         f"{config.pgrank_max_steps} steps, {limit(config.pgrank_time_s)}, otherwise pgsuite "
         "retrieval train's defaults; PG-Rank hybrid: the same with --lexical (w warm-started "
         "by a grid search on the training queries, then learnt). Contrastive: epochs "
