@@ -40,6 +40,7 @@ from core.errors import ConfigError
 DEFAULT_METHODS = (
     "greedy",
     "sample:128",
+    "bisample:128",
     *RULES,
     "cpsat:10",
     "cpsat+policy:10",

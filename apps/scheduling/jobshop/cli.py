@@ -58,8 +58,9 @@ class SolveConfig:
 
     where: InstanceConfig = field(default_factory=InstanceConfig)
     method: str = "greedy"
-    """greedy | sample:N[@TEMPERATURE] | spt | lpt | mwkr | mor | fdd/mwkr | fifo | random |
-    cpsat:SECONDS | cpsat+policy:SECONDS."""
+    """greedy | sample:N[@TEMPERATURE] | bisample:N[@TEMPERATURE] (half of the N on the
+    time-reversed instance) | spt | lpt | mwkr | mor | fdd/mwkr | fifo | random | cpsat:SECONDS |
+    cpsat+policy:SECONDS."""
     options: SolverOptions = field(default_factory=SolverOptions)
     schedule_out: Path | None = None
     """Write the schedule (start/end per operation) as CSV here."""

@@ -8,7 +8,9 @@ import torch
 from apps.scheduling.jobshop.features import operation_features
 from apps.scheduling.jobshop.instances import JobShopInstance
 from apps.scheduling.jobshop.policy import JobShopActorCritic, MachineGroups
+from apps.scheduling.jobshop.schedule import unmirror
 from apps.scheduling.jobshop.simulator import JobShopSimulator, ScheduleResult
+from core.errors import ConfigError
 
 
 @torch.inference_mode()
@@ -78,19 +80,39 @@ def best_of_samples(
     chunk: int | None = None,
     downtimes: np.ndarray | None = None,
     temperature: float = 1.0,
+    mirror: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Sample ``samples`` schedules (in batches of ``chunk``, at ``temperature``) and keep the
     shortest: ``(start [n, m], end [n, m], makespan)``; ``downtimes``: int ``[m, D, 2]``.
-    ``chunk=None``: as many copies as fit :data:`OPERATIONS_PER_CHUNK` operations (at least 1)."""
+    ``chunk=None``: as many copies as fit :data:`OPERATIONS_PER_CHUNK` operations (at least 1).
+
+    ``mirror``: bidirectional sampling, the first ``ceil(samples / 2)`` schedules on the instance
+    and the other ``floor(samples / 2)`` on its time-reversed mirror
+    (:meth:`~apps.scheduling.jobshop.instances.JobShopInstance.mirrored`), read back in time. The
+    policy meets every instance from both ends, which diversifies the samples at no extra cost.
+
+    Raises:
+        ConfigError: ``mirror`` with ``downtimes`` (breakdowns are revealed as time runs forward,
+            so a schedule built backwards in time could not react to them).
+    """
+    if mirror and downtimes is not None:
+        raise ConfigError(
+            "mirrored sampling cannot face breakdowns (they are revealed forwards in time)"
+        )
     if chunk is None:
         chunk = max(1, OPERATIONS_PER_CHUNK // instance.durations.size)
+    views = [(instance, samples - samples // 2), (instance.mirrored(), samples // 2)]
     generator = torch.Generator().manual_seed(seed)
     best: tuple[np.ndarray, np.ndarray, int] | None = None
-    for first in range(0, samples, chunk):
-        size = min(chunk, samples - first)
-        sim = JobShopSimulator.from_instances([instance] * size, insertion, downtimes)
-        result = rollout(agent, sim, nondelay, False, generator, temperature)
-        i = int(result.makespan.argmin())
-        if best is None or result.makespan[i] < best[2]:
-            best = (result.start[i], result.end[i], int(result.makespan[i]))
+    for view, (target, count) in enumerate(views if mirror else [(instance, samples)]):
+        for first in range(0, count, chunk):
+            size = min(chunk, count - first)
+            sim = JobShopSimulator.from_instances([target] * size, insertion, downtimes)
+            result = rollout(agent, sim, nondelay, False, generator, temperature)
+            i = int(result.makespan.argmin())
+            if best is None or result.makespan[i] < best[2]:
+                start, end = result.start[i], result.end[i]
+                if view == 1:
+                    start, end = unmirror(start, end)
+                best = (start, end, int(result.makespan[i]))
     return best

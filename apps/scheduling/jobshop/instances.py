@@ -20,7 +20,7 @@ Parsing errors are :class:`~core.errors.DataError` naming the file and line.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -94,6 +94,22 @@ class JobShopInstance:
     def size(self) -> str:
         """``"n x m"``, e.g. ``"15x15"``."""
         return f"{self.num_jobs}x{self.num_machines}"
+
+    def mirrored(self) -> JobShopInstance:
+        """The time-reversed instance: every job runs its operations in reverse order.
+
+        A schedule of the mirror read backwards in time (start ``C - end``, operation ``k`` of a
+        job being the mirror's ``m - 1 - k``) is a schedule of this instance with the same
+        makespan ``C`` (:func:`~apps.scheduling.jobshop.schedule.unmirror`), and the other way
+        round: both have the same optimum and bounds, but a dispatcher, which builds schedules
+        from time 0 forwards, meets the two differently.
+        """
+        return replace(
+            self,
+            name=f"{self.name} (mirrored)",
+            durations=self.durations[:, ::-1].copy(),
+            machines=self.machines[:, ::-1].copy(),
+        )
 
 
 def _tokens(path: Path) -> list[tuple[int, list[str]]]:

@@ -15,6 +15,14 @@ def job_precedences(num_jobs: int, num_machines: int) -> np.ndarray:
     return np.stack([ops[:, :-1].ravel(), ops[:, 1:].ravel()], axis=1)
 
 
+def unmirror(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A schedule of :meth:`JobShopInstance.mirrored` read backwards in time: ``(start, end)``
+    int ``[n, m]`` of the original instance, with the same makespan ``C = end.max()``
+    (operation ``k`` starts at ``C`` minus the end of the mirror's operation ``m - 1 - k``)."""
+    makespan = end.max()
+    return makespan - end[:, ::-1], makespan - start[:, ::-1]
+
+
 def _flat(
     instance: JobShopInstance,
     start: np.ndarray,

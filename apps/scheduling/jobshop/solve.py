@@ -1,7 +1,8 @@
 """Solve one instance with any method of the suite; every schedule is verified before it counts.
 
 Methods (``--method``): ``greedy`` (the policy's most likely job each step), ``sample:N`` (best of
-N sampled schedules; ``sample:N@T`` samples from the logits divided by ``T``), a dispatching rule
+N sampled schedules; ``sample:N@T`` samples from the logits divided by ``T``), ``bisample:N[@T]``
+(the same with half of the N schedules built on the time-reversed instance), a dispatching rule
 (``spt``, ``lpt``, ``mwkr``, ``mor``, ``fdd/mwkr``, ``fifo``, ``random``), ``cpsat:T`` (CP-SAT with
 a T-second limit) and ``cpsat+policy:T`` (CP-SAT warm-started from the greedy policy's schedule).
 
@@ -48,6 +49,10 @@ class Solution:
     time_s: float
 
 
+SAMPLING = ("sample", "bisample")
+"""Methods that keep the best of N sampled schedules (``bisample``: half on the mirror)."""
+
+
 def parse_method(method: str) -> tuple[str, float | None, float]:
     """``"cpsat:60"`` -> ``("cpsat", 60.0, 1.0)``, ``"mwkr"`` -> ``("mwkr", None, 1.0)``,
     ``"sample:128@0.7"`` -> ``("sample", 128.0, 0.7)``: name, number, sampling temperature.
@@ -57,22 +62,22 @@ def parse_method(method: str) -> tuple[str, float | None, float]:
     """
     spec, at, temperature_text = method.partition("@")
     name, _, value = spec.partition(":")
-    known = {"greedy", "sample", "cpsat", "cpsat+policy", *RULES}
+    known = {"greedy", *SAMPLING, "cpsat", "cpsat+policy", *RULES}
     if name not in known:
         raise ConfigError(
-            f"unknown method {method!r}; use greedy, sample:N[@T], cpsat:T, cpsat+policy:T or a "
-            f"rule ({', '.join(RULES)})"
+            f"unknown method {method!r}; use greedy, sample:N[@T], bisample:N[@T], cpsat:T, "
+            f"cpsat+policy:T or a rule ({', '.join(RULES)})"
         )
-    needs_value = name in ("sample", "cpsat", "cpsat+policy")
+    needs_value = name in (*SAMPLING, "cpsat", "cpsat+policy")
     if needs_value != bool(value):
         raise ConfigError(
             f"method {name!r} {'needs' if needs_value else 'takes no'} ':<number>' (got {method!r})"
         )
     number = _positive_number(method, value) if needs_value else None
-    if name == "sample" and number != int(number):
+    if name in SAMPLING and number != int(number):
         raise ConfigError(f"{method!r}: need a positive integer number of samples")
-    if at and name != "sample":
-        raise ConfigError(f"{method!r}: only sample:N takes a temperature ('@T')")
+    if at and name not in SAMPLING:
+        raise ConfigError(f"{method!r}: only sample:N and bisample:N take a temperature ('@T')")
     temperature = _positive_number(method, temperature_text) if at else 1.0
     return name, number, temperature
 
@@ -162,7 +167,7 @@ class Solver:
         began = time.perf_counter()
         if name == "greedy":
             start, end = self._greedy(instance, downtimes)
-        elif name == "sample":
+        elif name in SAMPLING:
             agent, config = self.agent
             start, end, _ = best_of_samples(
                 agent,
@@ -173,6 +178,7 @@ class Solver:
                 self.seed,
                 downtimes=downtimes,
                 temperature=temperature,
+                mirror=name == "bisample",
             )
         elif name in RULES:
             result = dispatch_instance(instance, name, seed=self.seed, downtimes=downtimes)

@@ -53,7 +53,8 @@ def test_every_method_gives_a_verified_schedule_no_better_than_cpsat(
     path = tmp_path / "tiny.txt"
     write_instance(random_instance(5, 4, seed=3), path, "taillard")
     makespans = {}
-    for method in ["greedy", "sample:8", "mwkr", "spt", "random", "cpsat:5", "cpsat+policy:5"]:
+    methods = ["greedy", "sample:8", "mwkr", "spt", "random", "cpsat:5", "cpsat+policy:5"]
+    for method in methods + ([] if breakdowns else ["bisample:8"]):
         argv = ["jobshop", "solve", "--instance-file", str(path), "--format", "taillard"]
         argv += ["--method", method, "--policy", str(trained), "--workers", "1", "--json"]
         argv += breakdowns
@@ -86,6 +87,7 @@ def test_solve_writes_the_schedule_and_gantt_draws_it(trained: Path, tmp_path: P
         (["solve", "--instance", "ft06", "--method", "sample:8@hot"], "not a number"),
         (["solve", "--instance", "ft06", "--method", "mwkr@0.5"], "only sample:N"),
         (["solve", "--instance", "ft06", "--method", "sample:2.5"], "positive integer"),
+        (["solve", "--instance", "ft06", "--method", "bisample:4", "--mtbf", "3"], "breakdowns"),
         (["solve", "--instance", "nope"], "unknown benchmark instance"),
         (["solve"], "exactly one of --instance"),
         (["solve", "--instance-file", "missing.txt"], "missing.txt"),
