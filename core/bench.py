@@ -45,6 +45,7 @@ def run_grid(
     *,
     groups: Mapping[str, str] | None = None,
     progress: bool = True,
+    after_each: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
     """Run every method on every instance with every seed.
 
@@ -56,6 +57,9 @@ def run_grid(
         groups: instance name -> group name (e.g. a size class); must cover every instance. When
             ``None`` (default) each instance is its own group.
         progress: show a tqdm bar over the grid (default ``True``).
+        after_each: called with the rows so far (as returned) after every cell, e.g. to save
+            the finished cells of a long grid so that an interrupted run loses only the cell in
+            progress.
 
     Returns:
         One row per (method, instance, seed), in grid order, with columns
@@ -92,7 +96,13 @@ def run_grid(
             raise ConfigError(f"method {method!r} returned reserved metric name(s) {reserved}")
         row = dict(zip(_KEYS, (method, instance, groups[instance], seed), strict=True))
         rows.append({**row, **{k: float(v) for k, v in metrics.items()}, _TIME: elapsed})
+        if after_each is not None:
+            after_each(_frame(rows))
+    return _frame(rows)
 
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Grid rows as a frame: keys, metrics, then the wall time."""
     df = pd.DataFrame(rows)
     metric_cols = [c for c in df.columns if c not in (*_KEYS, _TIME)]
     return df[[*_KEYS, *metric_cols, _TIME]]

@@ -150,6 +150,20 @@ def test_benchmark_error_names_failing_cell() -> None:
     assert isinstance(info.value.__cause__, RuntimeError)
 
 
+def test_after_each_sees_every_finished_cell_even_when_a_later_one_fails() -> None:
+    def flaky(inst: float, seed: int) -> dict[str, float]:
+        if inst == 2.0 and seed == 1:
+            raise RuntimeError("solver diverged")
+        return {"score": inst}
+
+    seen: list[pd.DataFrame] = []
+    with pytest.raises(BenchmarkError):
+        run_grid({"flaky": flaky}, INSTANCES, SEEDS, progress=False, after_each=seen.append)
+    assert [len(frame) for frame in seen] == [1, 2, 3, 4]  # (i1, 0..2), (i2, 0)
+    assert list(seen[-1]["instance"]) == ["i1", "i1", "i1", "i2"]
+    assert list(seen[-1].columns) == ["method", "instance", "group", "seed", "score", "time_s"]
+
+
 def test_run_grid_rejects_bad_grids() -> None:
     with pytest.raises(ConfigError, match="at least one"):
         run_grid(METHODS, INSTANCES, [], progress=False)

@@ -133,12 +133,6 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
 
         return run
 
-    new = run_grid(
-        {m: method_fn(m) for m in config.methods},
-        instances,
-        [config.options.seed],
-        groups={name: size_class(instance) for name, instance in instances.items()},
-    )
     name = f"jobshop_{config.suite}"
     title = f"Job shop, {config.suite}: gap % to the best-known makespan and time per instance"
     if config.options.mtbf is not None:
@@ -147,7 +141,20 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
             f"Job shop, {config.suite}, random breakdowns (mtbf {config.options.mtbf:g}, mttr "
             f"{config.options.mttr:g} mean durations): makespan over the breakdown-free best known, %"
         )
-    rows = _ordered(merge_rows(new, config.results_dir / f"{name}.csv", ("instance", "method")))
+    csv_path = config.results_dir / f"{name}.csv"
+
+    def save_finished(new: pd.DataFrame) -> None:  # a long run interrupted keeps its cells
+        config.results_dir.mkdir(parents=True, exist_ok=True)
+        _ordered(merge_rows(new, csv_path, ("instance", "method"))).to_csv(csv_path, index=False)
+
+    new = run_grid(
+        {m: method_fn(m) for m in config.methods},
+        instances,
+        [config.options.seed],
+        groups={key: size_class(instance) for key, instance in instances.items()},
+        after_each=save_finished,
+    )
+    rows = _ordered(merge_rows(new, csv_path, ("instance", "method")))
     paths = write_results(rows, name, ["gap_pct", "time_s"], config.results_dir, title=title)
     wide = wide_table(rows)
     wide_path = config.results_dir / f"{name}_wide.md"

@@ -127,6 +127,25 @@ def test_bench_accumulates_rows_and_reports_per_class(
     assert "| la" in wide
 
 
+def test_interrupted_bench_keeps_its_finished_cells(
+    trained: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    solve = Solver.solve
+
+    def fails_on_la01(self, instance, method):
+        if instance.name == "la01":
+            raise KeyboardInterrupt  # the user stops a long run
+        return solve(self, instance, method)
+
+    monkeypatch.setattr(Solver, "solve", fails_on_la01)
+    argv = ["jobshop", "bench", "--results-dir", str(tmp_path), "--policy", str(trained)]
+    assert cli.main([*argv, "--instances", "ft06", "la01", "--methods", "mwkr"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    rows = pd.read_csv(tmp_path / "jobshop_taillard.csv")
+    assert list(rows["instance"]) == ["ft06"]
+    assert rows["makespan"].iloc[0] >= 55  # ft06's optimum
+
+
 def test_size_classes_and_simulator_throughput() -> None:
     assert size_class(load_benchmark("ta07")) == "ta01-10 (15x15)"
     assert size_class(load_benchmark("ta80")) == "ta71-80 (100x20)"
