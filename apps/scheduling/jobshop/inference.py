@@ -101,10 +101,12 @@ def best_of_samples(
         )
     if chunk is None:
         chunk = max(1, OPERATIONS_PER_CHUNK // instance.durations.size)
-    views = [(instance, samples - samples // 2), (instance.mirrored(), samples // 2)]
+    views = [(instance, samples)]  # (instance to sample on, how many schedules)
+    if mirror:
+        views = [(instance, samples - samples // 2), (instance.mirrored(), samples // 2)]
     generator = torch.Generator().manual_seed(seed)
     best: tuple[np.ndarray, np.ndarray, int] | None = None
-    for view, (target, count) in enumerate(views if mirror else [(instance, samples)]):
+    for view, (target, count) in enumerate(views):
         for first in range(0, count, chunk):
             size = min(chunk, count - first)
             sim = JobShopSimulator.from_instances([target] * size, insertion, downtimes)
