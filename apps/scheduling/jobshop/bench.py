@@ -143,9 +143,13 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
         )
     csv_path = config.results_dir / f"{name}.csv"
 
+    def with_saved(new: pd.DataFrame) -> pd.DataFrame:
+        """``new`` plus the saved cells it does not re-measure, in report order."""
+        return _ordered(merge_rows(new, csv_path, ("instance", "method")))
+
     def save_finished(new: pd.DataFrame) -> None:  # a long run interrupted keeps its cells
         config.results_dir.mkdir(parents=True, exist_ok=True)
-        _ordered(merge_rows(new, csv_path, ("instance", "method"))).to_csv(csv_path, index=False)
+        with_saved(new).to_csv(csv_path, index=False)
 
     new = run_grid(
         {m: method_fn(m) for m in config.methods},
@@ -154,7 +158,7 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
         groups={key: size_class(instance) for key, instance in instances.items()},
         after_each=save_finished,
     )
-    rows = _ordered(merge_rows(new, csv_path, ("instance", "method")))
+    rows = with_saved(new)
     paths = write_results(rows, name, ["gap_pct", "time_s"], config.results_dir, title=title)
     wide = wide_table(rows)
     wide_path = config.results_dir / f"{name}_wide.md"

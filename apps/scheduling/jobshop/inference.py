@@ -101,12 +101,15 @@ def best_of_samples(
         )
     if chunk is None:
         chunk = max(1, OPERATIONS_PER_CHUNK // instance.durations.size)
-    views = [(instance, samples)]  # (instance to sample on, how many schedules)
+    views = [(instance, samples, False)]  # (instance to sample on, schedules, is the mirror)
     if mirror:
-        views = [(instance, samples - samples // 2), (instance.mirrored(), samples // 2)]
+        views = [
+            (instance, samples - samples // 2, False),
+            (instance.mirrored(), samples // 2, True),
+        ]
     generator = torch.Generator().manual_seed(seed)
     best: tuple[np.ndarray, np.ndarray, int] | None = None
-    for view, (target, count) in enumerate(views):
+    for target, count, is_mirror in views:
         for first in range(0, count, chunk):
             size = min(chunk, count - first)
             sim = JobShopSimulator.from_instances([target] * size, insertion, downtimes)
@@ -114,7 +117,7 @@ def best_of_samples(
             i = int(result.makespan.argmin())
             if best is None or result.makespan[i] < best[2]:
                 start, end = result.start[i], result.end[i]
-                if view == 1:
+                if is_mirror:
                     start, end = unmirror(start, end)
                 best = (start, end, int(result.makespan[i]))
     return best
