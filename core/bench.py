@@ -135,7 +135,10 @@ def summarize(
 
 
 def format_mean_std(mean: float, std: float, digits: int = 3) -> str:
-    """Format ``mean ± std`` with ``digits`` decimals (default 3); just the mean if std is NaN."""
+    """Format ``mean ± std`` with ``digits`` decimals (default 3); just the mean if std is NaN;
+    a dash if the mean is NaN (a metric the method does not have)."""
+    if math.isnan(mean):
+        return "–"
     if math.isnan(std):
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"

@@ -13,11 +13,16 @@ Methods (all over the same corpus; the dense model is all-MiniLM-L6-v2 unless ``
   union of the BM25 and dense top-100 lists (:func:`pgrank_run`).
 - ``PG-Rank hybrid``: the same with ``lexical=True``: scores add a learnt weight times each
   candidate's BM25 score normalised per query.
+- ``PG-Rank (full)``, ``PG-Rank hybrid (full)``: the same two with ``finetune="full"``: one shared
+  encoder of queries and documents is trained (the candidates re-encoded with gradient).
 
 Columns: nDCG@10, MRR@10 and Recall@100 (means over the test queries with a relevant document),
 ``train_time_s`` (wall time of the training call; 0 for the untrained methods) and
 ``queries_per_s`` (test queries over the wall time of producing their rankings, with the corpus
-already indexed and encoded). The trained methods run once per seed; the others, deterministic,
+already indexed and encoded, by the tuned encoder in full mode) and, for the PG-Rank methods,
+``dev_ndcg@10``: nDCG@10 on the dev queries held out of the training split (the best dev figure
+of training, whose policy is the one tested), where query-tower and full fine-tuning compare on
+queries neither trained on. The trained methods run once per seed; the others, deterministic,
 once. Rows accumulate in the CSV per (method, seed): a command that runs some methods or seeds
 replaces those cells and keeps the rest (:func:`core.bench.merge_rows`).
 """
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,6 +50,7 @@ from apps.retrieval.first_stage import (
 )
 from apps.retrieval.metrics import evaluate as evaluate_run
 from apps.retrieval.pgrank import (
+    FineTune,
     FirstStage,
     PGRankConfig,
     build_first_stage,
@@ -64,9 +71,16 @@ DEPTH = 100
 """Depth of every run (Recall@100) and of the BM25 list the dense model re-ranks."""
 BASELINES = ("BM25", "dense", "BM25>dense", "RRF")
 """The untrained methods, in table order."""
-TRAINED = ("contrastive", "PG-Rank", "PG-Rank hybrid")
+PGRANK_METHODS = {
+    "PG-Rank": (False, "query_tower"),
+    "PG-Rank hybrid": (True, "query_tower"),
+    "PG-Rank (full)": (False, "full"),
+    "PG-Rank hybrid (full)": (True, "full"),
+}
+"""The PG-Rank rows: name -> (lexical, finetune) of :class:`~apps.retrieval.pgrank.PGRankConfig`."""
+TRAINED = ("contrastive", *PGRANK_METHODS)
 """The trained methods, in table order."""
-METRICS = (*MEASURES, "train_time_s", "queries_per_s")
+METRICS = (*MEASURES, "train_time_s", "queries_per_s", "dev_ndcg@10")
 """The reported columns."""
 CRANFIELD = Path("../shared/data/cranfield")
 """Where the Cranfield collection lies, from the repository root."""
@@ -94,15 +108,13 @@ def pgrank_run(
     first_stage: FirstStage,
     collection: Collection,
     candidates: int,
-    reencode: bool = False,
 ) -> Run:
     """The policy's scores of the union of the BM25 and dense top-``candidates`` lists of each of
     ``collection``'s queries (``first_stage`` must be over the policy's corpus; a hybrid policy
-    gets the candidates' BM25 scores). ``reencode``: a full-mode policy re-encodes the
-    candidates' documents first (:func:`~apps.retrieval.pgrank.policy_run`)."""
+    gets the candidates' BM25 scores). A full-mode policy reads its ``doc_embeddings`` as they
+    are: re-encode the candidates after training (:meth:`PGRankPolicy.reencode`)."""
     union = first_stage.candidates(collection.queries, candidates)
-    batch = policy_candidates(policy, first_stage, collection, union)
-    return policy_run(policy, batch, reencode)
+    return policy_run(policy, policy_candidates(policy, first_stage, collection, union))
 
 
 def timed_figures(collection: Collection, search: Callable[[], Run]) -> dict[str, float]:
@@ -133,11 +145,15 @@ class RetrievalBenchConfig:
     """Seeds of the trained methods (mean and std over them)."""
     methods: tuple[str, ...] = (*BASELINES, *TRAINED)
     """Methods to run: BM25, dense, BM25>dense (BM25's top 100 re-ranked by the dense model), RRF,
-    contrastive, PG-Rank, "PG-Rank hybrid" (PG-Rank with BM25 scores added, --lexical)."""
+    contrastive, PG-Rank, "PG-Rank hybrid" (PG-Rank with BM25 scores added, --lexical), and both
+    with full fine-tuning: "PG-Rank (full)", "PG-Rank hybrid (full)"."""
     pgrank_max_steps: int = 300
     """PG-Rank budget: optimiser steps at most (early stopping on dev nDCG@10 may end sooner)."""
     pgrank_time_s: float | None = None
     """PG-Rank budget: training wall time in seconds (None: no limit)."""
+    pgrank_eval_every: int = 10
+    """PG-Rank: optimiser steps between dev evaluations (early stopping after 10 without gain;
+    in full mode each evaluation re-encodes the dev candidates)."""
     contrastive_epochs: int = 3
     """Contrastive budget: passes over the (query, relevant document) pairs."""
     contrastive_time_s: float | None = None
@@ -163,6 +179,8 @@ class RetrievalBenchConfig:
             raise ConfigError("give at least one seed")
         if self.pgrank_max_steps < 1:
             raise ConfigError(f"pgrank_max_steps must be >= 1, got {self.pgrank_max_steps}")
+        if self.pgrank_eval_every < 1:
+            raise ConfigError(f"pgrank_eval_every must be >= 1, got {self.pgrank_eval_every}")
         self.data = Path(self.data)
 
 
@@ -187,7 +205,7 @@ def _baseline(method: str) -> Callable[[_Instance, int], dict[str, float]]:
         figures = timed_figures(
             instance.test, lambda: baseline_run(method, instance.first_stage, queries)
         )
-        return figures | {"train_time_s": 0.0}
+        return figures | {"train_time_s": 0.0, "dev_ndcg@10": math.nan}
 
     return run
 
@@ -207,10 +225,17 @@ def _contrastive(instance: _Instance, seed: int) -> dict[str, float]:
     encoder = DenseEncoder(result.model, show_progress=config.progress)
     retriever = DenseRetriever(encoder, instance.test.corpus, config.cache_dir)
     figures = timed_figures(instance.test, lambda: retriever.search(instance.test.queries, DEPTH))
-    return figures | {"train_time_s": train_time}
+    return figures | {"train_time_s": train_time, "dev_ndcg@10": math.nan}
 
 
-def _pgrank(instance: _Instance, seed: int, lexical: bool = False) -> dict[str, float]:
+def _pgrank(method: str) -> Callable[[_Instance, int], dict[str, float]]:
+    lexical, finetune = PGRANK_METHODS[method]
+    return functools.partial(_train_pgrank, lexical=lexical, finetune=finetune)
+
+
+def _train_pgrank(
+    instance: _Instance, seed: int, lexical: bool, finetune: FineTune
+) -> dict[str, float]:
     config = instance.config
     defaults = PGRankConfig()
     settings = PGRankConfig(
@@ -220,22 +245,28 @@ def _pgrank(instance: _Instance, seed: int, lexical: bool = False) -> dict[str, 
         test_split=None,
         seed=seed,
         lexical=lexical,
+        finetune=finetune,
         cache_dir=config.cache_dir,
         trainer=dataclasses.replace(
             defaults.trainer,
             max_steps=config.pgrank_max_steps,
             max_time_s=config.pgrank_time_s,
+            eval_every=config.pgrank_eval_every,
             progress=config.progress,
         ),
     )
     start = time.perf_counter()
     result = train(settings, instance.base_model)
     train_time = time.perf_counter() - start
-    test, first_stage = instance.test, instance.first_stage
+    test, first_stage, policy = instance.test, instance.first_stage, result.policy
+    if policy.full:  # encode the documents with the tuned encoder before the clock starts
+        union = first_stage.candidates(test.queries, settings.candidates)
+        policy.reencode(policy_candidates(policy, first_stage, test, union))
     figures = timed_figures(
-        test, lambda: pgrank_run(result.policy, first_stage, test, settings.candidates, True)
+        test, lambda: pgrank_run(policy, first_stage, test, settings.candidates)
     )
-    return figures | {"train_time_s": train_time}
+    dev = math.nan if result.fit.best_value is None else result.fit.best_value
+    return figures | {"train_time_s": train_time, "dev_ndcg@10": dev}
 
 
 def _prepare(config: RetrievalBenchConfig) -> _Instance:
@@ -253,11 +284,7 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
     """Run the methods, write ``<results_dir>/<name>.{csv,md}`` and return the summary table."""
     instance = _prepare(config)
     label = f"{config.data.name} {config.test_split}"
-    trained = {
-        "contrastive": _contrastive,
-        "PG-Rank": _pgrank,
-        "PG-Rank hybrid": functools.partial(_pgrank, lexical=True),
-    }
+    trained = {"contrastive": _contrastive} | {m: _pgrank(m) for m in PGRANK_METHODS}
     frames = []
     baselines = {m: _baseline(m) for m in BASELINES if m in config.methods}
     if baselines:
@@ -302,9 +329,11 @@ def _setup_note(config: RetrievalBenchConfig, queries: int, rows: pd.DataFrame) 
         f"\nSetup: {queries} test queries with a relevant document ({config.test_split} split of "
         f"{config.data}), dense model {encoder}; the trained methods learn from the "
         f"{config.train_split} split, seeds: {seeds or 'none'}. PG-Rank: at most "
-        f"{config.pgrank_max_steps} steps, {limit(config.pgrank_time_s)}, otherwise pgsuite "
-        "retrieval train's defaults; PG-Rank hybrid: the same with --lexical (w warm-started "
-        "by a grid search on the training queries, then learnt). Contrastive: epochs "
+        f"{config.pgrank_max_steps} steps, {limit(config.pgrank_time_s)}, a dev evaluation "
+        f"every {config.pgrank_eval_every} steps, otherwise pgsuite retrieval train's defaults; "
+        "PG-Rank hybrid: the same with --lexical (w warm-started by a grid search on the "
+        "training queries, then learnt); (full): the same with --finetune full. dev_ndcg@10: "
+        "the training split's held-out dev queries (best dev figure). Contrastive: epochs "
         f"{config.contrastive_epochs}, hard "
         f"negatives {config.contrastive_hard_negatives}, {limit(config.contrastive_time_s)}. "
         "train_time_s: wall time of the training call; queries_per_s: test queries over the time "

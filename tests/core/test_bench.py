@@ -186,3 +186,23 @@ def test_merge_rows_replaces_measured_cells_and_keeps_the_rest(tmp_path: Path) -
     assert merge_rows(new, tmp_path / "absent.csv").equals(new)
     with pytest.raises(ConfigError, match="lacks the column"):
         merge_rows(new, path, keys=("instance", "method", "size"))
+
+
+def test_format_mean_std_shows_mean_std_or_a_dash_for_a_missing_metric() -> None:
+    assert format_mean_std(0.41234, 0.0056) == "0.412 ± 0.006"
+    assert format_mean_std(0.41234, float("nan")) == "0.412"
+    assert format_mean_std(float("nan"), float("nan")) == "–"
+
+
+def test_a_metric_some_methods_lack_shows_a_dash(tmp_path: Path) -> None:
+    rows = pd.DataFrame(
+        {
+            "method": ["base", "trained", "trained"],
+            "group": ["g", "g", "g"],
+            "score": [0.5, 0.6, 0.8],
+            "dev": [float("nan"), 0.4, 0.6],
+        }
+    )
+    md = write_results(rows, "toy", ["score", "dev"], tmp_path)["md"].read_text(encoding="utf-8")
+    assert _row(md, "base")[1:] == ["0.500", "–", "1"]
+    assert _row(md, "trained")[1:] == ["0.700 ± 0.141", "0.500 ± 0.141", "2"]

@@ -17,7 +17,7 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Poolin
 from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
 
 from apps.retrieval import cli as retrieval_cli
-from apps.retrieval.bench import BASELINES, METRICS, TRAINED
+from apps.retrieval.bench import BASELINES, METRICS, PGRANK_METHODS, TRAINED
 from core import cli
 from core.demo import DemoConfig
 
@@ -260,6 +260,9 @@ def test_bench_writes_every_method_and_column(
     trained_rows = rows.method.isin(TRAINED)
     assert (rows.loc[trained_rows, "train_time_s"] > 0).all()
     assert (rows.loc[~trained_rows, "train_time_s"] == 0).all()
+    pgrank_rows = rows.method.isin(PGRANK_METHODS)
+    assert rows.loc[pgrank_rows, "dev_ndcg@10"].between(0, 1).all()
+    assert rows.loc[~pgrank_rows, "dev_ndcg@10"].isna().all()
     assert (rows.queries_per_s > 0).all()
     report = (tmp_path / "retrieval_cranfield.md").read_text()
     assert all(f"| {method} " in report for method in (*BASELINES, *TRAINED))
