@@ -609,7 +609,9 @@ def test_saved_full_run_encodes_the_corpus_with_the_tuned_encoder(
         tuned = result.policy.eval().encode_queries(texts)
     assert torch.allclose(restored.doc_embeddings, tuned, atol=1e-5)
     assert not torch.allclose(restored.doc_embeddings, first_stage.dense.embeddings, atol=1e-3)
-    expected = pgrank_run(result.policy, first_stage, collection, 100, reencode=True)
+    union = first_stage.candidates(collection.queries, 100)
+    candidates = pgrank.policy_candidates(result.policy, first_stage, collection, union)
+    expected = pgrank.policy_run(result.policy, candidates, reencode=True)
     got = pgrank_run(restored, first_stage, collection, 100)
     for query, scores in expected.items():
         assert got[query] == pytest.approx(scores, abs=1e-4)
