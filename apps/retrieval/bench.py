@@ -15,6 +15,9 @@ Methods (all over the same corpus; the dense model is all-MiniLM-L6-v2 unless ``
   candidate's BM25 score normalised per query.
 - ``PG-Rank (full)``, ``PG-Rank hybrid (full)``: the same two with ``finetune="full"``: one shared
   encoder of queries and documents is trained (the candidates re-encoded with gradient).
+- ``PG-Rank hybrid (contrastive start)``: the hybrid with ``warm_start="contrastive"``: the dense
+  model is first fine-tuned as the contrastive baseline, on PG-Rank's training queries only
+  (not its dev ones), and PG-Rank starts from it; the test candidates come from that model too.
 
 Columns: nDCG@10, MRR@10 and Recall@100 (means over the test queries with a relevant document),
 ``train_time_s`` (wall time of the training call; 0 for the untrained methods) and
@@ -53,8 +56,10 @@ from apps.retrieval.pgrank import (
     FineTune,
     FirstStage,
     PGRankConfig,
+    WarmStart,
     build_first_stage,
     load_encoder,
+    method_name,
     policy_candidates,
     policy_run,
     train,
@@ -71,13 +76,17 @@ DEPTH = 100
 """Depth of every run (Recall@100) and of the BM25 list the dense model re-ranks."""
 BASELINES = ("BM25", "dense", "BM25>dense", "RRF")
 """The untrained methods, in table order."""
-PGRANK_METHODS = {
-    "PG-Rank": (False, "query_tower"),
-    "PG-Rank hybrid": (True, "query_tower"),
-    "PG-Rank (full)": (False, "full"),
-    "PG-Rank hybrid (full)": (True, "full"),
-}
-"""The PG-Rank rows: name -> (lexical, finetune) of :class:`~apps.retrieval.pgrank.PGRankConfig`."""
+PGRANK_VARIANTS: tuple[tuple[bool, FineTune, WarmStart], ...] = (
+    (False, "query_tower", "none"),
+    (True, "query_tower", "none"),
+    (False, "full", "none"),
+    (True, "full", "none"),
+    (True, "query_tower", "contrastive"),
+)
+"""The PG-Rank rows, as (lexical, finetune, warm_start) of
+:class:`~apps.retrieval.pgrank.PGRankConfig`."""
+PGRANK_METHODS = {method_name(*variant): variant for variant in PGRANK_VARIANTS}
+"""The PG-Rank rows by name (:func:`~apps.retrieval.pgrank.method_name`)."""
 TRAINED = ("contrastive", *PGRANK_METHODS)
 """The trained methods, in table order."""
 METRICS = (*MEASURES, "train_time_s", "queries_per_s", "dev_ndcg@10")
@@ -145,8 +154,9 @@ class RetrievalBenchConfig:
     """Seeds of the trained methods (mean and std over them)."""
     methods: tuple[str, ...] = (*BASELINES, *TRAINED)
     """Methods to run: BM25, dense, BM25>dense (BM25's top 100 re-ranked by the dense model), RRF,
-    contrastive, PG-Rank, "PG-Rank hybrid" (PG-Rank with BM25 scores added, --lexical), and both
-    with full fine-tuning: "PG-Rank (full)", "PG-Rank hybrid (full)"."""
+    contrastive, PG-Rank, "PG-Rank hybrid" (PG-Rank with BM25 scores added, --lexical), both
+    with full fine-tuning: "PG-Rank (full)", "PG-Rank hybrid (full)", and the hybrid started from
+    a contrastive fine-tune: "PG-Rank hybrid (contrastive start)"."""
     pgrank_max_steps: int = 300
     """PG-Rank budget: optimiser steps at most (early stopping on dev nDCG@10 may end sooner)."""
     pgrank_time_s: float | None = None
@@ -155,7 +165,8 @@ class RetrievalBenchConfig:
     """PG-Rank: optimiser steps between dev evaluations (early stopping after 10 without gain;
     in full mode each evaluation re-encodes the dev candidates)."""
     contrastive_epochs: int = 3
-    """Contrastive budget: passes over the (query, relevant document) pairs."""
+    """Contrastive budget: passes over the (query, relevant document) pairs (also of the
+    contrastive warm start)."""
     contrastive_time_s: float | None = None
     """Contrastive budget: training wall time in seconds (None: no limit)."""
     contrastive_hard_negatives: int = 0
@@ -229,12 +240,14 @@ def _contrastive(instance: _Instance, seed: int) -> dict[str, float]:
 
 
 def _pgrank(method: str) -> Callable[[_Instance, int], dict[str, float]]:
-    lexical, finetune = PGRANK_METHODS[method]
-    return functools.partial(_train_pgrank, lexical=lexical, finetune=finetune)
+    lexical, finetune, warm_start = PGRANK_METHODS[method]
+    return functools.partial(
+        _train_pgrank, lexical=lexical, finetune=finetune, warm_start=warm_start
+    )
 
 
 def _train_pgrank(
-    instance: _Instance, seed: int, lexical: bool, finetune: FineTune
+    instance: _Instance, seed: int, lexical: bool, finetune: FineTune, warm_start: WarmStart
 ) -> dict[str, float]:
     config = instance.config
     defaults = PGRankConfig()
@@ -246,6 +259,8 @@ def _train_pgrank(
         seed=seed,
         lexical=lexical,
         finetune=finetune,
+        warm_start=warm_start,
+        warm_start_epochs=config.contrastive_epochs,
         cache_dir=config.cache_dir,
         trainer=dataclasses.replace(
             defaults.trainer,
@@ -259,6 +274,8 @@ def _train_pgrank(
     result = train(settings, instance.base_model)
     train_time = time.perf_counter() - start
     test, first_stage, policy = instance.test, instance.first_stage, result.policy
+    if warm_start != "none":  # candidates and document embeddings of the warm-started model
+        first_stage = build_first_stage(test, result.encoder, config.cache_dir, config.progress)
     if policy.full:  # encode the documents with the tuned encoder before the clock starts
         union = first_stage.candidates(test.queries, settings.candidates)
         policy.reencode(policy_candidates(policy, first_stage, test, union))
@@ -314,7 +331,7 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
 
 def _setup_note(config: RetrievalBenchConfig, queries: int, rows: pd.DataFrame) -> str:
     """The paragraph under the table; the seeds per trained method are read from ``rows`` (which
-    accumulate over invocations), the budgets are this invocation's settings."""
+    accumulate over invocations), the budgets are only this invocation's, said to be so."""
 
     def limit(seconds: float | None) -> str:
         return "no time limit" if seconds is None else f"at most {seconds:g} s"
@@ -328,14 +345,16 @@ def _setup_note(config: RetrievalBenchConfig, queries: int, rows: pd.DataFrame) 
     return (
         f"\nSetup: {queries} test queries with a relevant document ({config.test_split} split of "
         f"{config.data}), dense model {encoder}; the trained methods learn from the "
-        f"{config.train_split} split, seeds: {seeds or 'none'}. PG-Rank: at most "
-        f"{config.pgrank_max_steps} steps, {limit(config.pgrank_time_s)}, a dev evaluation "
-        f"every {config.pgrank_eval_every} steps, otherwise pgsuite retrieval train's defaults; "
-        "PG-Rank hybrid: the same with --lexical (w warm-started by a grid search on the "
-        "training queries, then learnt); (full): the same with --finetune full. dev_ndcg@10: "
-        "the training split's held-out dev queries (best dev figure). Contrastive: epochs "
-        f"{config.contrastive_epochs}, hard "
-        f"negatives {config.contrastive_hard_negatives}, {limit(config.contrastive_time_s)}. "
-        "train_time_s: wall time of the training call; queries_per_s: test queries over the time "
-        "to rank them, the corpus already indexed and encoded.\n"
+        f"{config.train_split} split, seeds: {seeds or 'none'}. PG-Rank: pgsuite retrieval "
+        "train's defaults but for the budgets; PG-Rank hybrid: the same with --lexical (w "
+        "warm-started by a grid search on the training queries, then learnt); (full): with "
+        "--finetune full; (contrastive start): with --warm-start contrastive (the contrastive "
+        "fine-tune, on PG-Rank's training queries only). dev_ndcg@10: the training split's "
+        "held-out dev queries (best dev figure). train_time_s: wall time of the training call; "
+        "queries_per_s: test queries over the time to rank them, the corpus already indexed "
+        "and encoded. Rows accumulate over commands with their own budgets; the last command "
+        f"ran {', '.join(config.methods)} with PG-Rank at most {config.pgrank_max_steps} steps, "
+        f"{limit(config.pgrank_time_s)}, a dev evaluation every {config.pgrank_eval_every} "
+        f"steps, and contrastive epochs {config.contrastive_epochs}, hard negatives "
+        f"{config.contrastive_hard_negatives}, {limit(config.contrastive_time_s)}.\n"
     )

@@ -161,7 +161,8 @@ def train_command(config: TrainConfig) -> CommandOutput:
     }
     out = pgrank.trainer.out
     if out is not None:
-        save_run(out, result.policy, pgrank, config.encoder)
+        warm_started = result.encoder if pgrank.warm_start != "none" else None
+        save_run(out, result.policy, pgrank, config.encoder, warm_started)
         summary["run"] = str(out)
         (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return CommandOutput([("PG-Rank training", pd.DataFrame([summary]))], summary)

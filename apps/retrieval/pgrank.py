@@ -23,6 +23,11 @@ Options (:class:`PGRankConfig`):
   first-stage top ones, a relevant one swapped in when they hold none), re-encoded with gradient
   at every step, truncated to ``max_doc_tokens`` tokens. Dev and test evaluations first
   re-encode the evaluated queries' candidates with the current tower (no gradient).
+- ``warm_start="contrastive"``: before anything else, the dense model is fine-tuned on the
+  training queries (never the dev ones) by the contrastive baseline
+  (:func:`apps.retrieval.contrastive.fine_tune`, multiple-negatives ranking loss), and the
+  candidates, the frozen document embeddings and the tower all come from that model: PG-Rank as
+  the paper runs it, on top of a contrastively trained retriever.
 
 The log-probability is that of the sampled top-10 prefix (Plackett-Luce top-k), not of the full
 permutation: the reward depends only on the prefix, so this is the exact likelihood of the event
@@ -36,7 +41,8 @@ A trained run is kept in a folder (:func:`save_run`): the query tower as a sente
 model folder ``tower/`` (weights only, no optimiser state) and ``run.json`` naming the encoder that
 makes the first-stage candidates, the one that encodes the documents (the untrained encoder in
 query-tower mode, ``tower/`` in full mode), the temperature, the candidate depth and the lexical
-weight; :func:`load_run` reads it back for evaluation and search.
+weight; with a contrastive warm start the warm-started model is saved too, as ``encoder/``.
+:func:`load_run` reads the folder back for evaluation and search.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from apps.retrieval.contrastive import ContrastiveConfig, fine_tune
 from apps.retrieval.data import (
     Collection,
     CollectionFormat,
@@ -102,8 +109,27 @@ RUN_FILE = "run.json"
 """The settings file of a saved run."""
 TOWER_FOLDER = "tower"
 """The sentence-transformers folder of a saved run's query tower."""
+ENCODER_FOLDER = "encoder"
+"""The sentence-transformers folder of a saved run's warm-started dense model."""
 FineTune = Literal["query_tower", "full"]
 """What PG-Rank trains: the query tower over frozen documents, or the shared encoder of both."""
+WarmStart = Literal["none", "contrastive"]
+"""What PG-Rank starts from: the given dense model, or its contrastive fine-tune."""
+
+
+def method_name(lexical: bool, finetune: FineTune, warm_start: WarmStart) -> str:
+    """A PG-Rank variant's name in result tables: ``PG-Rank`` or ``PG-Rank hybrid``, tagged
+    ``(full)``, ``(contrastive start)`` or ``(full, contrastive start)``."""
+    tags = [
+        tag
+        for tag, on in (
+            ("full", finetune == "full"),
+            ("contrastive start", warm_start == "contrastive"),
+        )
+        if on
+    ]
+    name = "PG-Rank hybrid" if lexical else "PG-Rank"
+    return f"{name} ({', '.join(tags)})" if tags else name
 
 
 def _default_trainer() -> TrainerConfig:
@@ -166,6 +192,13 @@ class PGRankConfig:
     none of those is relevant, the best-placed relevant one replaces the last)."""
     max_doc_tokens: int = 128
     """Full mode: the shared encoder's max_seq_length (longer texts are truncated)."""
+    warm_start: WarmStart = "none"
+    """none: start from the given dense model; contrastive: first fine-tune it on the training
+    queries (not the dev ones) with the multiple-negatives ranking loss, then take the candidates,
+    the document embeddings and the tower from the fine-tuned model."""
+    warm_start_epochs: int = 3
+    """Contrastive warm start: passes over the training queries' (query, relevant document)
+    pairs."""
     cache_dir: Path | None = None
     """Folder caching the frozen document embeddings (None: encode the corpus every run)."""
     trainer: TrainerConfig = field(default_factory=_default_trainer)
@@ -186,6 +219,8 @@ class PGRankConfig:
             "finetune must be query_tower or full": self.finetune in get_args(FineTune),
             "full_candidates must be >= 1": self.full_candidates >= 1,
             "max_doc_tokens must be >= 1": self.max_doc_tokens >= 1,
+            "warm_start must be none or contrastive": self.warm_start in get_args(WarmStart),
+            "warm_start_epochs must be >= 1": self.warm_start_epochs >= 1,
         }
         failed = [message for message, ok in checks.items() if not ok]
         if failed:
@@ -337,7 +372,11 @@ class PGRankResult:
     metrics: dict[str, float]
     """Test figures before (``initial_test_<measure>``) and after (``test_<measure>``) training,
     when a test split is set; when hybrid, also the lexical weight after the warm start
-    (``initial_lexical_weight``) and after training (``lexical_weight``)."""
+    (``initial_lexical_weight``) and after training (``lexical_weight``); with a contrastive warm
+    start, its wall time (``warm_start_time_s``)."""
+    encoder: SentenceTransformer
+    """The dense model behind the candidates and the frozen document embeddings: the one given
+    to :func:`train`, or its contrastive fine-tune (``warm_start="contrastive"``)."""
 
 
 def _training_step(
@@ -446,6 +485,11 @@ def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGR
         collection.queries_with_relevant(), config.dev_fraction, config.seed
     )
     model = model if model is not None else load_minilm()
+    initial: dict[str, float] = {}
+    if config.warm_start == "contrastive":
+        model, initial["warm_start_time_s"] = _contrastive_warm_start(
+            config, collection.with_queries(train_ids), model
+        )
     first_stage = build_first_stage(collection, model, config.cache_dir, config.trainer.progress)
     policy = make_policy(first_stage, config)
     train_set = _training_set(config, first_stage, collection, train_ids, policy)
@@ -456,7 +500,8 @@ def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGR
         dev_collection,
         first_stage.candidates(dev_collection.queries, config.candidates),
     )
-    initial = _warm_start(policy, train_set) if policy.lexical else {}
+    if policy.lexical:
+        initial |= _warm_start(policy, train_set)
     test = _test_set(config, first_stage, policy)
     initial |= _test_metrics(policy, test, "initial_test_")
 
@@ -482,7 +527,25 @@ def train(config: PGRankConfig, model: SentenceTransformer | None = None) -> PGR
     final = _test_metrics(policy, test, "test_")
     if policy.lexical_weight is not None:
         final["lexical_weight"] = policy.lexical_weight.item()
-    return PGRankResult(policy, fit, trainer.logger.history(), initial | final)
+    return PGRankResult(policy, fit, trainer.logger.history(), initial | final, model)
+
+
+def _contrastive_warm_start(
+    config: PGRankConfig, training: Collection, model: SentenceTransformer
+) -> tuple[SentenceTransformer, float]:
+    """``model`` fine-tuned by the contrastive baseline on ``training`` (the training queries,
+    without the dev ones), seeded by ``config.seed``; and the wall time it took (s)."""
+    settings = ContrastiveConfig(
+        seed=config.seed, epochs=config.warm_start_epochs, progress=config.trainer.progress
+    )
+    result = fine_tune(settings, training, model)
+    log.info(
+        "contrastive warm start: %d pairs, %d steps, %.0f s",
+        result.pairs,
+        result.fit.steps,
+        result.fit.wall_time_s,
+    )
+    return result.model, result.fit.wall_time_s
 
 
 def _training_set(
@@ -538,8 +601,9 @@ class SavedRun:
 
     folder: Path
     encoder: Path | None
-    """Model folder of the untrained dense model: the first stage's candidates, and in
-    query-tower mode the frozen document embeddings (None: all-MiniLM-L6-v2)."""
+    """Model folder of the dense model PG-Rank started from (the given one, or ``encoder/`` after
+    a contrastive warm start): the first stage's candidates, and in query-tower mode the frozen
+    document embeddings (None: all-MiniLM-L6-v2)."""
     temperature: float
     """The policy's temperature."""
     candidates: int
@@ -549,12 +613,13 @@ class SavedRun:
     option)."""
     finetune: FineTune = "query_tower"
     """query_tower, or full: the documents are encoded by the saved tower too."""
+    warm_start: WarmStart = "none"
+    """none, or contrastive: :attr:`encoder` is the contrastively fine-tuned model."""
 
     @property
     def method(self) -> str:
-        """The run's name in result tables: PG-Rank or PG-Rank hybrid, with (full) in full mode."""
-        name = "PG-Rank hybrid" if self.lexical_weight is not None else "PG-Rank"
-        return f"{name} (full)" if self.finetune == "full" else name
+        """The run's name in result tables (:func:`method_name`)."""
+        return method_name(self.lexical_weight is not None, self.finetune, self.warm_start)
 
     @property
     def document_encoder(self) -> Path | None:
@@ -580,27 +645,50 @@ class SavedRun:
 
 
 def save_run(
-    folder: Path, policy: PGRankPolicy, config: PGRankConfig, encoder: Path | None
+    folder: Path,
+    policy: PGRankPolicy,
+    config: PGRankConfig,
+    encoder: Path | None,
+    warm_started: SentenceTransformer | None = None,
 ) -> Path:
     """Write ``<folder>/tower`` (the query tower) and ``<folder>/run.json``; returns the folder.
 
     ``run.json`` records ``lexical`` and the trained ``lexical_weight`` (null when pure dense),
-    ``finetune`` and ``document_encoder`` (``tower``, relative to the folder, in full mode).
+    ``finetune``, ``warm_start`` and ``document_encoder`` (``tower``, relative to the folder, in
+    full mode).
 
     Args:
         folder: the run folder (created if needed).
         policy: the trained policy.
         config: the settings it was trained with.
-        encoder: the model folder it started from (None: all-MiniLM-L6-v2); stored absolute.
+        encoder: the model folder it started from (None: all-MiniLM-L6-v2); stored absolute (as
+            ``base_encoder`` when warm-started).
+        warm_started: the contrastively warm-started model (:attr:`PGRankResult.encoder`),
+            required when ``config.warm_start`` is contrastive: saved as ``<folder>/encoder``,
+            the run's encoder (relative to the folder).
+
+    Raises:
+        ConfigError: ``warm_started`` given without a warm start in ``config``, or missing with.
     """
+    if (warm_started is not None) != (config.warm_start != "none"):
+        raise ConfigError(
+            f"a run with warm_start {config.warm_start!r} needs its warm-started model exactly "
+            "when it was warm-started"
+        )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     policy.tower.save(str(folder / TOWER_FOLDER))
-    encoder_name = None if encoder is None else str(Path(encoder).resolve())
+    base_name = None if encoder is None else str(Path(encoder).resolve())
+    encoder_name = base_name
+    if warm_started is not None:
+        warm_started.save(str(folder / ENCODER_FOLDER))
+        encoder_name = ENCODER_FOLDER
     weight = policy.lexical_weight
     settings = {
         "method": "pgrank",
         "encoder": encoder_name,
+        "base_encoder": base_name,
+        "warm_start": config.warm_start,
         "document_encoder": TOWER_FOLDER if policy.full else encoder_name,
         "finetune": "full" if policy.full else "query_tower",
         "temperature": config.temperature,
@@ -615,8 +703,9 @@ def save_run(
 
 
 def load_run(folder: Path) -> SavedRun:
-    """Read a run folder written by :func:`save_run`; one without the ``lexical`` and
-    ``finetune`` keys (older) is a pure dense query-tower run.
+    """Read a run folder written by :func:`save_run`; one without the ``lexical``,
+    ``finetune`` and ``warm_start`` keys (older) is a pure dense query-tower run from the given
+    model. A relative ``encoder`` lies inside the folder.
 
     Raises:
         DataError: no ``run.json`` or ``tower/`` there, or an unreadable ``run.json``.
@@ -635,13 +724,17 @@ def load_run(folder: Path) -> SavedRun:
         finetune = settings.get("finetune", "query_tower")
         if finetune not in get_args(FineTune):
             raise ValueError(f"finetune {finetune!r}")
+        warm_start = settings.get("warm_start", "none")
+        if warm_start not in get_args(WarmStart):
+            raise ValueError(f"warm_start {warm_start!r}")
         return SavedRun(
             folder,
-            None if encoder is None else Path(encoder),
+            None if encoder is None else folder / encoder,  # an absolute path stays as it is
             float(settings["temperature"]),
             int(settings["candidates"]),
             float(settings["lexical_weight"]) if lexical else None,
             finetune,
+            warm_start,
         )
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path}: unreadable run settings ({exc!r})") from None

@@ -283,7 +283,7 @@ def test_bench_runs_just_the_hybrid_row(folders: dict[str, Path], tmp_path: Path
     assert rows.method.tolist() == ["PG-Rank hybrid"]
     assert rows.loc[0, "train_time_s"] > 0
     assert (
-        "PG-Rank hybrid: the same with --lexical"
+        "the last command ran PG-Rank hybrid with PG-Rank at most 2 steps"
         in (tmp_path / "retrieval_cranfield.md").read_text()
     )
 

@@ -20,6 +20,7 @@ from sentence_transformers.sentence_transformer.modules.tokenizer import Whitesp
 
 from apps.retrieval import pgrank
 from apps.retrieval.bench import pgrank_run
+from apps.retrieval.contrastive import ContrastiveConfig, ContrastiveResult
 from apps.retrieval.data import Collection, Document, load_collection, train_dev_split
 from apps.retrieval.first_stage import DenseEncoder, DenseRetriever, load_minilm
 from apps.retrieval.metrics import ideal_dcg_at_k, ndcg_at_k_of_rankings
@@ -294,6 +295,8 @@ def test_candidate_set_pads_and_computes_the_ideal_dcg() -> None:
         ({"finetune": "both"}, "finetune"),
         ({"full_candidates": 0}, "full_candidates"),
         ({"max_doc_tokens": 0}, "max_doc_tokens"),
+        ({"warm_start": "bm25"}, "warm_start"),
+        ({"warm_start_epochs": 0}, "warm_start_epochs"),
         ({"trainer": TrainerConfig(metric="loss")}, "dev metric"),
         ({"trainer": TrainerConfig(metric="ndcg@10", mode="min")}, "mode max"),
     ],
@@ -615,3 +618,86 @@ def test_saved_full_run_encodes_the_corpus_with_the_tuned_encoder(
     got = pgrank_run(restored, first_stage, collection, 100)
     for query, scores in expected.items():
         assert got[query] == pytest.approx(scores, abs=1e-4)
+
+
+# --- contrastive warm start ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variant", "name"),
+    [
+        ((False, "query_tower", "none"), "PG-Rank"),
+        ((True, "query_tower", "none"), "PG-Rank hybrid"),
+        ((False, "full", "none"), "PG-Rank (full)"),
+        ((True, "query_tower", "contrastive"), "PG-Rank hybrid (contrastive start)"),
+        ((True, "full", "contrastive"), "PG-Rank hybrid (full, contrastive start)"),
+    ],
+)
+def test_method_names(variant: tuple, name: str) -> None:
+    assert pgrank.method_name(*variant) == name
+
+
+def _warm_started(
+    beir: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[SentenceTransformer, PGRankConfig, PGRankResult, list[list[str]]]:
+    """A 3-step hybrid run with a 2-epoch contrastive warm start, and the query ids the warm
+    start trained on (one list per call)."""
+    seen: list[list[str]] = []
+    original = pgrank.fine_tune
+
+    def spy(
+        settings: ContrastiveConfig, collection: Collection, model: SentenceTransformer
+    ) -> ContrastiveResult:
+        seen.append(list(collection.queries))
+        return original(dataclasses.replace(settings, lr=0.05, batch_size=4), collection, model)
+
+    monkeypatch.setattr(pgrank, "fine_tune", spy)
+    model = _tiny_model()
+    config = dataclasses.replace(
+        _config(beir, max_steps=3, eval_every=3, restore_best=False),
+        lexical=True,
+        warm_start="contrastive",
+        warm_start_epochs=2,
+    )
+    return model, config, train(config, model), seen
+
+
+def test_contrastive_warm_start_trains_on_the_training_queries_and_starts_pgrank_there(
+    lexical_beir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, config, result, seen = _warm_started(lexical_beir, monkeypatch)
+    relevant = load_collection(lexical_beir, "beir", "train").queries_with_relevant()
+    train_ids, dev_ids = train_dev_split(relevant, config.dev_fraction, config.seed)
+    assert seen == [train_ids]  # once, on the training queries: never the dev or test ones
+    assert set(dev_ids).isdisjoint(seen[0])
+    texts = [f"{d.title} {d.text}" for d in _corpus().values()]
+    given = model.encode(texts, convert_to_tensor=True)
+    warm = result.encoder.encode(texts, convert_to_tensor=True)
+    assert not torch.allclose(given, warm, atol=1e-3)  # the warm start changed the model
+    assert torch.allclose(result.policy.doc_embeddings, warm, atol=1e-5)  # documents from it
+    assert result.metrics["warm_start_time_s"] > 0
+    assert {"initial_lexical_weight", "test_ndcg@10"} <= set(result.metrics)
+
+
+def test_saved_warm_started_run_keeps_its_encoder(
+    lexical_beir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _, config, result, _ = _warm_started(lexical_beir, monkeypatch)
+    with pytest.raises(ConfigError, match="warm-started model"):
+        save_run(tmp_path / "bad", result.policy, config, None)
+    folder = save_run(tmp_path / "run", result.policy, config, None, result.encoder)
+    settings = json.loads((folder / "run.json").read_text())
+    assert (settings["encoder"], settings["base_encoder"]) == ("encoder", None)
+    assert settings["warm_start"] == "contrastive"
+    saved = load_run(folder)
+    assert saved.encoder == folder / "encoder"
+    assert saved.document_encoder == folder / "encoder"
+    assert saved.method == "PG-Rank hybrid (contrastive start)"
+    collection = load_collection(lexical_beir, "beir", "test")
+    expected_stage = build_first_stage(collection, result.encoder, None)
+    saved_stage = build_first_stage(collection, pgrank.load_encoder(saved.encoder), None)
+    expected = pgrank_run(result.policy, expected_stage, collection, config.candidates)
+    got = pgrank_run(saved.policy(saved_stage), saved_stage, collection, config.candidates)
+    assert got.keys() == expected.keys()
+    for query, scores in expected.items():
+        assert got[query] == pytest.approx(scores, abs=1e-5)
