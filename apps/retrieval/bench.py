@@ -233,10 +233,15 @@ def _contrastive(instance: _Instance, seed: int) -> dict[str, float]:
     start = time.perf_counter()
     result = fine_tune(settings, instance.train, instance.base_model)
     train_time = time.perf_counter() - start
-    encoder = DenseEncoder(result.model, show_progress=config.progress)
-    retriever = DenseRetriever(encoder, instance.test.corpus, config.cache_dir)
+    retriever = _test_retriever(instance, result.model)
     figures = timed_figures(instance.test, lambda: retriever.search(instance.test.queries, DEPTH))
     return figures | {"train_time_s": train_time, "dev_ndcg@10": math.nan}
+
+
+def _test_retriever(instance: _Instance, model: SentenceTransformer) -> DenseRetriever:
+    """Exhaustive dense search of the test corpus by a trained ``model`` (embeddings cached)."""
+    encoder = DenseEncoder(model, show_progress=instance.config.progress)
+    return DenseRetriever(encoder, instance.test.corpus, instance.config.cache_dir)
 
 
 def _pgrank(method: str) -> Callable[[_Instance, int], dict[str, float]]:
@@ -275,7 +280,9 @@ def _train_pgrank(
     train_time = time.perf_counter() - start
     test, first_stage, policy = instance.test, instance.first_stage, result.policy
     if warm_start != "none":  # candidates and document embeddings of the warm-started model
-        first_stage = build_first_stage(test, result.encoder, config.cache_dir, config.progress)
+        first_stage = dataclasses.replace(
+            first_stage, dense=_test_retriever(instance, result.encoder)
+        )
     if policy.full:  # encode the documents with the tuned encoder before the clock starts
         union = first_stage.candidates(test.queries, settings.candidates)
         policy.reencode(policy_candidates(policy, first_stage, test, union))

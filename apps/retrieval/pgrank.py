@@ -120,14 +120,8 @@ WarmStart = Literal["none", "contrastive"]
 def method_name(lexical: bool, finetune: FineTune, warm_start: WarmStart) -> str:
     """A PG-Rank variant's name in result tables: ``PG-Rank`` or ``PG-Rank hybrid``, tagged
     ``(full)``, ``(contrastive start)`` or ``(full, contrastive start)``."""
-    tags = [
-        tag
-        for tag, on in (
-            ("full", finetune == "full"),
-            ("contrastive start", warm_start == "contrastive"),
-        )
-        if on
-    ]
+    tags = ["full"] if finetune == "full" else []
+    tags += ["contrastive start"] if warm_start == "contrastive" else []
     name = "PG-Rank hybrid" if lexical else "PG-Rank"
     return f"{name} ({', '.join(tags)})" if tags else name
 
