@@ -25,7 +25,8 @@ Columns: nDCG@10, MRR@10 and Recall@100 (means over the test queries with a rele
 already indexed and encoded, by the tuned encoder in full mode) and, for the PG-Rank methods,
 ``dev_ndcg@10``: nDCG@10 on the dev queries held out of the training split (the best dev figure
 of training, whose policy is the one tested), where query-tower and full fine-tuning compare on
-queries neither trained on. The trained methods run once per seed; the others, deterministic,
+queries neither trained on (:func:`tower_vs_full` pairs the two modes by seed, on dev and on
+test). The trained methods run once per seed; the others, deterministic,
 once. Rows accumulate in the CSV per (method, seed): a command that runs some methods or seeds
 replaces those cells and keeps the rest (:func:`core.bench.merge_rows`).
 """
@@ -325,15 +326,67 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
         "training time and search speed"
     )
     paths = write_results(rows, config.name, list(METRICS), config.results_dir, title=title)
+    comparison = tower_vs_full(rows)
     with paths["md"].open("a", encoding="utf-8") as file:
         file.write(_setup_note(config, len(instance.test.queries), rows))
+        if not comparison.empty:
+            table = comparison.to_markdown(index=False, floatfmt=".4f")
+            file.write(f"\n{COMPARISON_TITLE}\n\n{table}\n")
     summary_table = summarize(rows, list(METRICS))
     summary = {
         "csv": str(paths["csv"]),
         "md": str(paths["md"]),
         "ndcg@10": dict(zip(summary_table["method"], summary_table["ndcg@10_mean"], strict=True)),
     }
-    return CommandOutput([("retrieval methods (mean and std over seeds)", summary_table)], summary)
+    tables = [("retrieval methods (mean and std over seeds)", summary_table)]
+    if not comparison.empty:
+        tables.append((COMPARISON_TITLE, comparison))
+    return CommandOutput(tables, summary)
+
+
+COMPARISON_TITLE = (
+    "Query tower vs full fine-tuning, paired by seed (the same dev split): nDCG@10 on the dev "
+    "queries held out of the training split and on the test queries; loss = tower - full. Each "
+    "row has the budgets of the commands that made it."
+)
+"""The heading of :func:`tower_vs_full`'s table."""
+
+
+def tower_vs_full(rows: pd.DataFrame) -> pd.DataFrame:
+    """What switching a PG-Rank variant from query-tower to full fine-tuning costs on held-out
+    queries, from bench ``rows`` (the CSV's columns) holding both ``X`` and its full variant.
+
+    Returns:
+        One row per (variant, seed) run both ways, then one ``mean`` row per variant: columns
+        ``method`` (the query-tower name), ``seed``, ``dev_tower``, ``dev_full``, ``dev_loss``,
+        ``test_tower``, ``test_full``, ``test_loss`` (nDCG@10; loss = tower - full, > 0 when the
+        full mode does worse). Empty when no variant was run both ways on a common seed.
+    """
+    columns = ["method", "seed"] + [
+        f"{split}_{kind}" for split in ("dev", "test") for kind in ("tower", "full", "loss")
+    ]
+    parts = []
+    for method, (lexical, finetune, warm_start) in PGRANK_METHODS.items():
+        full = method_name(lexical, "full", warm_start)
+        if finetune != "query_tower":
+            continue
+        pair = (
+            rows[rows["method"] == method]
+            .merge(rows[rows["method"] == full], on="seed", suffixes=("_tower", "_full"))
+            .sort_values("seed", ignore_index=True)
+        )
+        if pair.empty:
+            continue
+        table = pd.DataFrame({"method": method, "seed": pair["seed"].astype(int).astype(str)})
+        for split, column in (("dev", "dev_ndcg@10"), ("test", "ndcg@10")):
+            table[f"{split}_tower"] = pair[f"{column}_tower"]
+            table[f"{split}_full"] = pair[f"{column}_full"]
+            table[f"{split}_loss"] = table[f"{split}_tower"] - table[f"{split}_full"]
+        mean = table.drop(columns=["method", "seed"]).mean().to_frame().T
+        mean.insert(0, "seed", "mean")
+        mean.insert(0, "method", method)
+        parts += [table, mean]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 def _setup_note(config: RetrievalBenchConfig, queries: int, rows: pd.DataFrame) -> str:

@@ -185,11 +185,14 @@ class EvalConfig:
     given by --model names its own."""
 
 
-def _method_rows(first_stage: FirstStage, collection: Collection) -> list[dict]:
-    """One row per untrained method: its figures on ``collection`` (:func:`timed_figures`)."""
+def _method_rows(
+    first_stage: FirstStage, collection: Collection, saved: SavedRun | None = None
+) -> list[dict]:
+    """One row per untrained method: its figures on ``collection`` (:func:`timed_figures`),
+    named by :func:`_baseline_name`."""
     return [
         {
-            "method": method,
+            "method": _baseline_name(method, saved),
             **timed_figures(
                 collection, lambda m=method: baseline_run(m, first_stage, collection.queries)
             ),
@@ -198,14 +201,23 @@ def _method_rows(first_stage: FirstStage, collection: Collection) -> list[dict]:
     ]
 
 
+def _baseline_name(method: str, saved: SavedRun | None) -> str:
+    """``method``'s row name; next to a run with a warm start, the baselines that use the dense
+    model run the run's warm-started encoder, and their names say so: ``dense (contrastive
+    start)``."""
+    if saved is None or saved.warm_start == "none" or method == "BM25":
+        return method
+    return f"{method} ({saved.warm_start} start)"
+
+
 def evaluate_command(config: EvalConfig) -> CommandOutput:
     saved, collection, first_stage = _first_stage(config.collection, config.model, config.encoder)
     split = config.collection.split
     test = collection.with_queries(collection.queries_with_relevant())
     if not test.queries:
         raise DataError(f"the {split} split has no query with a relevant document")
-    rows = _method_rows(first_stage, test)
-    main = next(row for row in rows if row["method"] == "dense")
+    rows = _method_rows(first_stage, test, saved)
+    main = next(row for row in rows if row["method"] == _baseline_name("dense", saved))
     if saved is not None:
         policy, candidates = saved.policy(first_stage), saved.candidates
         main = {

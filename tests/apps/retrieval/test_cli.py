@@ -17,7 +17,7 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Poolin
 from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
 
 from apps.retrieval import cli as retrieval_cli
-from apps.retrieval.bench import BASELINES, METRICS, PGRANK_METHODS, TRAINED
+from apps.retrieval.bench import BASELINES, COMPARISON_TITLE, METRICS, PGRANK_METHODS, TRAINED
 from core import cli
 from core.demo import DemoConfig
 
@@ -210,6 +210,25 @@ def test_hybrid_and_full_runs_round_trip_through_eval_and_search(
     assert len(_json(capsys)["summary"]["results"]) == 10
 
 
+def test_eval_of_a_warm_started_run_names_the_baselines_of_its_encoder(
+    folders: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "run"
+    train = ["--max-steps", "2", "--eval-every", "2", "--samples", "4", "--no-progress"]
+    train += ["--warm-start", "contrastive", "--warm-start-epochs", "1", "--out", str(out)]
+    assert cli.main(_argv("train", folders, "--encoder", str(folders["encoder"]), *train)) == 0
+    capsys.readouterr()
+    assert cli.main(_argv("eval", folders, "--model", str(out), "--split", "test", "--json")) == 0
+    (table,) = _json(capsys)["tables"].values()
+    assert [row["method"] for row in table] == [
+        "BM25",
+        "dense (contrastive start)",
+        "BM25>dense (contrastive start)",
+        "RRF (contrastive start)",
+        "PG-Rank (contrastive start)",
+    ]
+
+
 def test_eval_without_a_run_reports_the_dense_model(folders: dict[str, Path], capsys) -> None:
     argv = _argv("eval", folders, "--encoder", str(folders["encoder"]), "--json")
     assert cli.main(argv) == 0
@@ -250,7 +269,8 @@ def test_bench_writes_every_method_and_column(
         "--results-dir", str(tmp_path), "--no-progress", "--json",
     ]  # fmt: skip
     assert cli.main(argv) == 0
-    summary = _json(capsys)["summary"]
+    document = _json(capsys)
+    summary = document["summary"]
     assert summary["csv"] == str(tmp_path / "retrieval_cranfield.csv")
     rows = pd.read_csv(tmp_path / "retrieval_cranfield.csv")
     assert {*METRICS, "method", "seed"} <= set(rows.columns)
@@ -268,6 +288,15 @@ def test_bench_writes_every_method_and_column(
     assert all(f"| {method} " in report for method in (*BASELINES, *TRAINED))
     assert "Setup: 4 test queries" in report
     assert set(summary["ndcg@10"]) == {*BASELINES, *TRAINED}
+    assert COMPARISON_TITLE in report
+    comparison = pd.DataFrame(document["tables"][COMPARISON_TITLE])
+    assert comparison[["method", "seed"]].values.tolist() == [
+        [method, seed] for method in ("PG-Rank", "PG-Rank hybrid") for seed in ("0", "1", "mean")
+    ]
+    hybrid = rows.set_index(["method", "seed"])["dev_ndcg@10"]
+    assert comparison.loc[4, "dev_loss"] == pytest.approx(
+        hybrid["PG-Rank hybrid", 1] - hybrid["PG-Rank hybrid (full)", 1]
+    )
 
 
 def test_bench_runs_just_the_hybrid_row(folders: dict[str, Path], tmp_path: Path, capsys) -> None:
@@ -282,10 +311,9 @@ def test_bench_runs_just_the_hybrid_row(folders: dict[str, Path], tmp_path: Path
     rows = pd.read_csv(tmp_path / "retrieval_cranfield.csv")
     assert rows.method.tolist() == ["PG-Rank hybrid"]
     assert rows.loc[0, "train_time_s"] > 0
-    assert (
-        "the last command ran PG-Rank hybrid with PG-Rank at most 2 steps"
-        in (tmp_path / "retrieval_cranfield.md").read_text()
-    )
+    report = (tmp_path / "retrieval_cranfield.md").read_text()
+    assert "the last command ran PG-Rank hybrid with PG-Rank at most 2 steps" in report
+    assert COMPARISON_TITLE not in report  # no full run to pair with
 
 
 @pytest.mark.parametrize("quick", [True, False])
