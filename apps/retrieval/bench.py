@@ -26,8 +26,7 @@ already indexed and encoded, by the tuned encoder in full mode) and, for the PG-
 ``dev_ndcg@10``: nDCG@10 on the dev queries held out of the training split (the best dev figure
 of training, whose policy is the one tested), where query-tower and full fine-tuning compare on
 queries neither trained on (:func:`tower_vs_full` pairs the two modes by seed, on dev and on
-test). The trained methods run once per seed; the others, deterministic,
-once. Rows accumulate in the CSV per (method, seed): a command that runs some methods or seeds
+test). The trained methods run once per seed; the others, deterministic, once. Rows accumulate in the CSV per (method, seed): a command that runs some methods or seeds
 replaces those cells and keeps the rest (:func:`core.bench.merge_rows`).
 """
 
@@ -367,9 +366,9 @@ def tower_vs_full(rows: pd.DataFrame) -> pd.DataFrame:
     ]
     parts = []
     for method, (lexical, finetune, warm_start) in PGRANK_METHODS.items():
-        full = method_name(lexical, "full", warm_start)
         if finetune != "query_tower":
             continue
+        full = method_name(lexical, "full", warm_start)
         pair = (
             rows[rows["method"] == method]
             .merge(rows[rows["method"] == full], on="seed", suffixes=("_tower", "_full"))
