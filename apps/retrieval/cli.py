@@ -217,8 +217,9 @@ def evaluate_command(config: EvalConfig) -> CommandOutput:
     if not test.queries:
         raise DataError(f"the {split} split has no query with a relevant document")
     rows = _method_rows(first_stage, test, saved)
-    main = next(row for row in rows if row["method"] == _baseline_name("dense", saved))
-    if saved is not None:
+    if saved is None:
+        main = next(row for row in rows if row["method"] == "dense")
+    else:
         policy, candidates = saved.policy(first_stage), saved.candidates
         main = {
             "method": saved.method,
