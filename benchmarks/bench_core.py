@@ -16,12 +16,12 @@ import warnings
 
 import torch
 
-from core.bench import run_grid, summarize, write_results
-from core.demo import CARTPOLE_ENVS, CARTPOLE_PPO, ppo_cartpole
-from core.envs import GymVectorEnv
-from core.newsvendor import expected_newsvendor_cost, fit_newsvendor, newsvendor_optimum
-from core.ppo import evaluate_policy
-from core.seeding import seed_everything
+from pgsuite.core.bench import run_grid, summarize, write_results
+from pgsuite.core.demo import CARTPOLE_ENVS, CARTPOLE_PPO, ppo_cartpole
+from pgsuite.core.envs import GymVectorEnv
+from pgsuite.core.newsvendor import expected_newsvendor_cost, fit_newsvendor, newsvendor_optimum
+from pgsuite.core.ppo import evaluate_policy
+from pgsuite.core.seeding import seed_everything
 
 
 def sb3_ppo_cartpole(seed: int, total_timesteps: int) -> dict[str, float]:

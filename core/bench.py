@@ -20,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from core.errors import ConfigError, PgsuiteError
+from pgsuite.core.errors import ConfigError, PgsuiteError
 
 _KEYS = ("method", "instance", "group", "seed")
 _TIME = "time_s"

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from core.errors import DataError
+from pgsuite.core.errors import DataError
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:

@@ -19,6 +19,7 @@ import inspect
 import itertools
 import json
 import logging
+import math
 import sys
 import textwrap
 import types
@@ -30,11 +31,12 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import torch
 
-from core import __version__
-from core.errors import PgsuiteError
+from pgsuite.core import __version__
+from pgsuite.core.errors import PgsuiteError
 
 log = logging.getLogger("pgsuite")
 
@@ -287,22 +289,36 @@ def build_parser(
     return parser
 
 
-def _jsonable(value: Any) -> Any:
+def strict_jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: NaN and +-infinity become ``None`` (``null``), NumPy / torch
+    scalars and arrays become Python numbers and lists, DataFrames a list of row records, paths
+    strings; anything else unknown its ``str``. The result passes ``json.dumps(allow_nan=False)``."""
     if isinstance(value, pd.DataFrame):
-        return json.loads(value.to_json(orient="records"))
-    if isinstance(value, Path):
-        return str(value)
-    return value
+        return [strict_jsonable(row) for row in value.to_dict(orient="records")]
+    if isinstance(value, dict):
+        return {str(k): strict_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [strict_jsonable(v) for v in value]
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return strict_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return strict_jsonable(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def strict_json(document: Any) -> str:
+    """``document`` as strict JSON text (RFC 8259: no NaN / Infinity tokens), indented."""
+    return json.dumps(strict_jsonable(document), indent=2, allow_nan=False)
 
 
 def emit(output: CommandOutput, as_json: bool) -> None:
     """Print a command's output: tables for people, or one JSON document with ``--json``."""
     if as_json:
-        document = {
-            "summary": {k: _jsonable(v) for k, v in output.summary.items()},
-            "tables": {title: _jsonable(table) for title, table in output.tables},
-        }
-        print(json.dumps(document, indent=2, default=str))
+        print(strict_json({"summary": output.summary, "tables": dict(output.tables)}))
         return
     for title, table in output.tables:
         print(f"\n## {title}\n")
@@ -322,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings(
         "ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning
     )
-    from core.demo import demo_command
+    from pgsuite.core.demo import demo_command
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv

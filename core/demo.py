@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.cli import Command, CommandOutput, discover_apps
-from core.envs import GymVectorEnv
-from core.errors import ConfigError
-from core.newsvendor import expected_newsvendor_cost, fit_newsvendor, newsvendor_optimum
-from core.ppo import MLPActorCritic, PPOConfig, evaluate_policy, train_ppo
-from core.seeding import seed_everything
-from core.trainer import TrainerConfig
+from pgsuite.core.cli import Command, CommandOutput, discover_apps
+from pgsuite.core.envs import GymVectorEnv
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.newsvendor import expected_newsvendor_cost, fit_newsvendor, newsvendor_optimum
+from pgsuite.core.ppo import MLPActorCritic, PPOConfig, evaluate_policy, train_ppo
+from pgsuite.core.seeding import seed_everything
+from pgsuite.core.trainer import TrainerConfig
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from scipy.stats import norm
 
-from core.estimators import mean_cost, pathwise_step
+from pgsuite.core.estimators import mean_cost, pathwise_step
 
 
 def newsvendor_cost(

@@ -22,7 +22,7 @@ from torch_geometric.nn import (
     global_mean_pool,
 )
 
-from core.errors import ConfigError
+from pgsuite.core.errors import ConfigError
 
 
 class _ExpELU(torch.autograd.Function):

@@ -1,4 +1,4 @@
-"""Proximal Policy Optimization (PPO-clip) for any :class:`~core.envs.BatchedEnv`.
+"""Proximal Policy Optimization (PPO-clip) for any :class:`~pgsuite.core.envs.BatchedEnv`.
 
 The algorithm follows CleanRL's ``ppo.py`` (Huang et al., "The 37 implementation details of PPO"):
 Adam with eps 1e-5 and optional linear learning-rate annealing, GAE, per-minibatch advantage
@@ -26,14 +26,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.distributions import MaskedCategorical
-from core.envs import BatchedEnv, Observation
-from core.errors import ConfigError, PgsuiteError, check_finite
-from core.estimators import explained_variance, ppo_loss
-from core.nn import MLP
-from core.rollout import RolloutBuffer
-from core.seeding import GeneratorState
-from core.trainer import Trainer, TrainerConfig, TrainResult
+from pgsuite.core.distributions import MaskedCategorical
+from pgsuite.core.envs import BatchedEnv, Observation
+from pgsuite.core.errors import ConfigError, PgsuiteError, check_finite
+from pgsuite.core.estimators import explained_variance, ppo_loss
+from pgsuite.core.nn import MLP
+from pgsuite.core.rollout import RolloutBuffer
+from pgsuite.core.seeding import GeneratorState
+from pgsuite.core.trainer import Trainer, TrainerConfig, TrainResult
 
 
 @dataclass
@@ -315,7 +315,7 @@ def train_ppo(
     seed: int = 0,
     stateful: Mapping[str, Any] | None = None,
 ) -> tuple[TrainResult, PPO]:
-    """Train ``agent`` on ``env`` with PPO under the shared :class:`~core.trainer.Trainer`.
+    """Train ``agent`` on ``env`` with PPO under the shared :class:`~pgsuite.core.trainer.Trainer`.
 
     ``trainer_config.max_steps`` is set to the number of PPO iterations implied by
     ``config.total_timesteps``; its other fields (evaluation, early stopping, checkpoints, resume,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from core.advantages import gae
-from core.envs import Observation
+from pgsuite.core.advantages import gae
+from pgsuite.core.envs import Observation
 
 
 @dataclass

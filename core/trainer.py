@@ -11,7 +11,7 @@ and optionally an *evaluate function* for the dev set. :class:`Trainer` adds eve
   bitwise the parameters an uninterrupted run would (for step functions whose randomness flows through
   the global generators or generators passed in ``stateful``);
 - Ctrl-C finishes the current step, saves a checkpoint and returns (a second Ctrl-C aborts at once);
-- a NaN/inf loss stops training with :class:`~core.errors.NonFiniteLossError`; nothing non-finite is
+- a NaN/inf loss stops training with :class:`~pgsuite.core.errors.NonFiniteLossError`; nothing non-finite is
   ever written over the last good checkpoint.
 """
 
@@ -29,10 +29,10 @@ from typing import Any, Literal, Protocol
 import torch
 from tqdm.auto import tqdm
 
-from core.checkpoint import load_checkpoint, save_checkpoint
-from core.errors import ConfigError, NonFiniteLossError, check_finite
-from core.logger import MetricLogger, plot_learning_curves
-from core.seeding import rng_state, set_rng_state
+from pgsuite.core.checkpoint import load_checkpoint, save_checkpoint
+from pgsuite.core.errors import ConfigError, NonFiniteLossError, check_finite
+from pgsuite.core.logger import MetricLogger, plot_learning_curves
+from pgsuite.core.seeding import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
 

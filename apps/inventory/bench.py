@@ -34,9 +34,9 @@ from typing import Literal
 import pandas as pd
 import torch
 
-from apps.inventory import optimal
-from apps.inventory.exact import gap_to_reference
-from apps.inventory.hdpo import (
+from pgsuite.apps.inventory import optimal
+from pgsuite.apps.inventory.exact import gap_to_reference
+from pgsuite.apps.inventory.hdpo import (
     SERIAL_PROTOCOL,
     HDPOConfig,
     HDPORun,
@@ -45,14 +45,14 @@ from apps.inventory.hdpo import (
     explicit_fields,
     make_policy,
 )
-from apps.inventory.score_function import train_score_function
-from apps.inventory.settings import SettingConfig, build_setting
-from apps.inventory.sim import InventorySimulator
-from core.bench import merge_rows, run_grid, summarize, write_results
-from core.cli import CommandOutput
-from core.errors import ConfigError
-from core.estimators import mean_cost
-from core.trainer import TrainerConfig
+from pgsuite.apps.inventory.score_function import train_score_function
+from pgsuite.apps.inventory.settings import SettingConfig, build_setting
+from pgsuite.apps.inventory.sim import InventorySimulator
+from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
+from pgsuite.core.cli import CommandOutput
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.estimators import mean_cost
+from pgsuite.core.trainer import TrainerConfig
 
 
 @dataclass
@@ -111,7 +111,7 @@ def hdpo_config(
 ) -> HDPOConfig:
     """The HDPO settings of one benchmark run: the defaults, then the instance's protocol, then the
     method's ``overrides``, then the options set on the command line
-    (:func:`~apps.inventory.hdpo.explicit_fields`)."""
+    (:func:`~pgsuite.apps.inventory.hdpo.explicit_fields`)."""
     fields = {**config.hdpo.__dict__, **instance.hdpo, **overrides, **explicit_fields(config.hdpo)}
     return HDPOConfig(**{**fields, "policy": policy, "seed": seed})
 

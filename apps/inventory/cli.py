@@ -8,26 +8,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from apps.inventory.bench import BenchConfig, bench
-from apps.inventory.exact import gap_to_reference, known_optimum
-from apps.inventory.hdpo import (
+from pgsuite.apps.inventory.bench import BenchConfig, bench
+from pgsuite.apps.inventory.exact import gap_to_reference, known_optimum
+from pgsuite.apps.inventory.hdpo import (
     HDPOConfig,
     HDPORun,
     TrainConfig,
     load_run,
     with_setting_protocol,
 )
-from apps.inventory.settings import SettingConfig
-from core.cli import App, Command, CommandOutput
-from core.demo import DemoConfig
-from core.errors import ConfigError
-from core.trainer import TrainerConfig
+from pgsuite.apps.inventory.settings import SettingConfig
+from pgsuite.core.cli import App, Command, CommandOutput
+from pgsuite.core.demo import DemoConfig
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.trainer import TrainerConfig
 
 
 def train(config: TrainConfig) -> CommandOutput:
     """Train a policy with HDPO, then report its test cost (and the optimum or lower bound where
     one is known). Options left at their defaults take the setting's protocol where it has one
-    (serial: :data:`~apps.inventory.hdpo.SERIAL_PROTOCOL`)."""
+    (serial: :data:`~pgsuite.apps.inventory.hdpo.SERIAL_PROTOCOL`)."""
     config.hdpo = with_setting_protocol(config.setting.setting, config.hdpo)
     run = HDPORun(config)
     summary = run.fit()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from core.errors import ConfigError, DataError
+from pgsuite.core.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from apps.inventory.network import location_demand_rate
-from apps.inventory.policies import observation_features
-from apps.inventory.settings import SettingConfig, build_setting
-from apps.inventory.sim import InventorySimulator, Observation
+from pgsuite.apps.inventory.network import location_demand_rate
+from pgsuite.apps.inventory.policies import observation_features
+from pgsuite.apps.inventory.settings import SettingConfig, build_setting
+from pgsuite.apps.inventory.sim import InventorySimulator, Observation
 
 
 class InventoryEnv(gym.Env):

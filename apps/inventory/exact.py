@@ -10,8 +10,8 @@ Other settings (and recorded demand) have no known optimum: the result is empty.
 
 from __future__ import annotations
 
-from apps.inventory import optimal
-from apps.inventory.settings import SettingConfig, build_setting
+from pgsuite.apps.inventory import optimal
+from pgsuite.apps.inventory.settings import SettingConfig, build_setting
 
 
 def known_optimum(setting_config: SettingConfig) -> dict[str, float]:

@@ -26,21 +26,21 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from apps.inventory.network import downstream_matrix
-from apps.inventory.policies import (
+from pgsuite.apps.inventory.network import downstream_matrix
+from pgsuite.apps.inventory.policies import (
     AllocationName,
     BaseStockPolicy,
     GNNPolicy,
     VanillaPolicy,
     newsvendor_levels,
 )
-from apps.inventory.settings import Setting, SettingConfig, build_setting
-from apps.inventory.sim import InventorySimulator, Policy
-from core.errors import ConfigError, DataError
-from core.estimators import mean_cost, pathwise_step
-from core.schedules import linear_warmup
-from core.seeding import GeneratorState, seed_everything
-from core.trainer import Trainer, TrainerConfig
+from pgsuite.apps.inventory.settings import Setting, SettingConfig, build_setting
+from pgsuite.apps.inventory.sim import InventorySimulator, Policy
+from pgsuite.core.errors import ConfigError, DataError
+from pgsuite.core.estimators import mean_cost, pathwise_step
+from pgsuite.core.schedules import linear_warmup
+from pgsuite.core.seeding import GeneratorState, seed_everything
+from pgsuite.core.trainer import Trainer, TrainerConfig
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +348,7 @@ def save_run_config(folder: Path, config: TrainConfig) -> None:
 
 def load_run(folder: Path) -> HDPORun:
     """Rebuild a run from ``folder/config.json`` with the best (else latest) parameters loaded."""
-    from core.checkpoint import load_checkpoint
+    from pgsuite.core.checkpoint import load_checkpoint
 
     path = folder / "config.json"
     if not path.is_file():

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from core.errors import ConfigError
+from pgsuite.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

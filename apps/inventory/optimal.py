@@ -37,8 +37,8 @@ import numpy as np
 from scipy import optimize, sparse
 from scipy.stats import norm, poisson
 
-from core.errors import ConfigError
-from core.newsvendor import expected_newsvendor_cost, newsvendor_optimum
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.newsvendor import expected_newsvendor_cost, newsvendor_optimum
 
 _MAX_TRANSITIONS = 200_000_000  # nonzeros of the (state, order) -> next-state matrix (~6 GB)
 

@@ -1,6 +1,6 @@
 """Inventory policies: a neural network (HDPO's "vanilla" policy) and the classic heuristics.
 
-Every policy is an ``nn.Module`` mapping an :class:`~apps.inventory.sim.Observation` to orders
+Every policy is an ``nn.Module`` mapping an :class:`~pgsuite.apps.inventory.sim.Observation` to orders
 ``[B, N]``; the heuristics' levels are parameters, so the same pathwise loop that trains the
 network also tunes them ("best base-stock" = base-stock with HDPO-trained levels).
 """
@@ -14,9 +14,9 @@ from scipy.stats import norm, poisson
 from torch import nn
 from torch_geometric.utils import softmax as grouped_softmax
 
-from apps.inventory.network import Network, downstream_matrix, location_demand_rate
-from apps.inventory.sim import Observation
-from core.nn import MLP, GraphEncoder
+from pgsuite.apps.inventory.network import Network, downstream_matrix, location_demand_rate
+from pgsuite.apps.inventory.sim import Observation
+from pgsuite.core.nn import MLP, GraphEncoder
 
 
 def observation_features(obs: Observation, scale: torch.Tensor) -> torch.Tensor:

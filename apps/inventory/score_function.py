@@ -19,20 +19,20 @@ import dataclasses
 import torch
 from torch import nn
 
-from apps.inventory.hdpo import HDPOConfig
-from apps.inventory.network import location_demand_rate
-from apps.inventory.policies import observation_features
-from apps.inventory.settings import Setting
-from apps.inventory.sim import InventorySimulator, Observation, Scenarios
-from core.advantages import normalize
-from core.distributions import BetaHead
-from core.envs import StepResult
-from core.errors import ConfigError
-from core.estimators import reinforce_loss
-from core.nn import MLP
-from core.ppo import PPOConfig, train_ppo
-from core.seeding import GeneratorState, seed_everything
-from core.trainer import Trainer, TrainerConfig, TrainResult
+from pgsuite.apps.inventory.hdpo import HDPOConfig
+from pgsuite.apps.inventory.network import location_demand_rate
+from pgsuite.apps.inventory.policies import observation_features
+from pgsuite.apps.inventory.settings import Setting
+from pgsuite.apps.inventory.sim import InventorySimulator, Observation, Scenarios
+from pgsuite.core.advantages import normalize
+from pgsuite.core.distributions import BetaHead
+from pgsuite.core.envs import StepResult
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.estimators import reinforce_loss
+from pgsuite.core.nn import MLP
+from pgsuite.core.ppo import PPOConfig, train_ppo
+from pgsuite.core.seeding import GeneratorState, seed_everything
+from pgsuite.core.trainer import Trainer, TrainerConfig, TrainResult
 
 
 class BetaActorCritic(nn.Module):

@@ -25,14 +25,14 @@ from typing import Literal
 
 import torch
 
-from apps.inventory.demand import (
+from pgsuite.apps.inventory.demand import (
     NormalDemand,
     PoissonDemand,
     TraceDemand,
     load_demand_csv,
     split_by_period,
 )
-from apps.inventory.network import (
+from pgsuite.apps.inventory.network import (
     Network,
     location_demand_rate,
     one_warehouse,
@@ -40,8 +40,8 @@ from apps.inventory.network import (
     single_store,
     transshipment_centre,
 )
-from apps.inventory.sim import Scenarios
-from core.errors import ConfigError, DataError
+from pgsuite.apps.inventory.sim import Scenarios
+from pgsuite.core.errors import ConfigError, DataError
 
 SettingName = Literal[
     "one_store_backlog", "one_store_lost", "serial", "one_warehouse_lost", "transshipment"

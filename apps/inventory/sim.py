@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from apps.inventory.network import Network
+from pgsuite.apps.inventory.network import Network
 
 
 @dataclass

@@ -43,16 +43,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from apps.retrieval.contrastive import ContrastiveConfig, fine_tune
-from apps.retrieval.data import Collection, CollectionFormat, Run, load_collection
-from apps.retrieval.first_stage import (
+from pgsuite.apps.retrieval.contrastive import ContrastiveConfig, fine_tune
+from pgsuite.apps.retrieval.data import Collection, CollectionFormat, Run, load_collection
+from pgsuite.apps.retrieval.first_stage import (
     DenseEncoder,
     DenseRetriever,
     reciprocal_rank_fusion,
     top_documents,
 )
-from apps.retrieval.metrics import evaluate as evaluate_run
-from apps.retrieval.pgrank import (
+from pgsuite.apps.retrieval.metrics import evaluate as evaluate_run
+from pgsuite.apps.retrieval.pgrank import (
     FineTune,
     FirstStage,
     PGRankConfig,
@@ -64,10 +64,10 @@ from apps.retrieval.pgrank import (
     policy_run,
     train,
 )
-from apps.retrieval.policy import MEASURES, PGRankPolicy
-from core.bench import merge_rows, run_grid, summarize, write_results
-from core.cli import CommandOutput
-from core.errors import ConfigError
+from pgsuite.apps.retrieval.policy import MEASURES, PGRankPolicy
+from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
+from pgsuite.core.cli import CommandOutput
+from pgsuite.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -84,9 +84,9 @@ PGRANK_VARIANTS: tuple[tuple[bool, FineTune, WarmStart], ...] = (
     (True, "query_tower", "contrastive"),
 )
 """The PG-Rank rows, as (lexical, finetune, warm_start) of
-:class:`~apps.retrieval.pgrank.PGRankConfig`."""
+:class:`~pgsuite.apps.retrieval.pgrank.PGRankConfig`."""
 PGRANK_METHODS = {method_name(*variant): variant for variant in PGRANK_VARIANTS}
-"""The PG-Rank rows by name (:func:`~apps.retrieval.pgrank.method_name`)."""
+"""The PG-Rank rows by name (:func:`~pgsuite.apps.retrieval.pgrank.method_name`)."""
 TRAINED = ("contrastive", *PGRANK_METHODS)
 """The trained methods, in table order."""
 METRICS = (*MEASURES, "train_time_s", "queries_per_s", "dev_ndcg@10")

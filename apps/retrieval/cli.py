@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from apps.retrieval.bench import (
+from pgsuite.apps.retrieval.bench import (
     BASELINES,
     CRANFIELD,
     DEFAULT_CACHE,
@@ -24,21 +24,21 @@ from apps.retrieval.bench import (
     pgrank_run,
     timed_figures,
 )
-from apps.retrieval.data import (
+from pgsuite.apps.retrieval.data import (
     Collection,
     CollectionFormat,
     load_collection,
     load_smart,
     rank_documents,
 )
-from apps.retrieval.first_stage import (
+from pgsuite.apps.retrieval.first_stage import (
     BM25Retriever,
     DenseEncoder,
     corpus_fingerprint,
     document_embeddings,
     load_minilm,
 )
-from apps.retrieval.pgrank import (
+from pgsuite.apps.retrieval.pgrank import (
     FirstStage,
     PGRankConfig,
     SavedRun,
@@ -48,10 +48,10 @@ from apps.retrieval.pgrank import (
     save_run,
     train,
 )
-from apps.retrieval.policy import MEASURES
-from core.cli import App, Command, CommandOutput
-from core.demo import DemoConfig
-from core.errors import ConfigError, DataError
+from pgsuite.apps.retrieval.policy import MEASURES
+from pgsuite.core.cli import App, Command, CommandOutput
+from pgsuite.core.demo import DemoConfig
+from pgsuite.core.errors import ConfigError, DataError
 
 
 @dataclass

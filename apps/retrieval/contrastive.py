@@ -9,7 +9,7 @@ loss is
 
 over the ``B * (1 + H)`` documents of the batch (``d_i``: the positive of example ``i``). Query and
 documents share the encoder, which is trained whole, so after training the corpus must be encoded
-again (:class:`~apps.retrieval.first_stage.DenseRetriever` with the returned model).
+again (:class:`~pgsuite.apps.retrieval.first_stage.DenseRetriever` with the returned model).
 
 A batch never holds the same query or the same document twice (as sentence-transformers'
 ``NO_DUPLICATES`` sampler), so no in-batch negative is a positive of its own query. Hard
@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import torch
 
-from apps.retrieval.data import Collection, rank_documents
-from apps.retrieval.first_stage import BM25Retriever, document_text, load_minilm
-from core.errors import ConfigError
-from core.schedules import linear_warmup
-from core.seeding import seed_everything
-from core.trainer import Trainer, TrainerConfig, TrainResult
+from pgsuite.apps.retrieval.data import Collection, rank_documents
+from pgsuite.apps.retrieval.first_stage import BM25Retriever, document_text, load_minilm
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.schedules import linear_warmup
+from pgsuite.core.seeding import seed_everything
+from pgsuite.core.trainer import Trainer, TrainerConfig, TrainResult
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

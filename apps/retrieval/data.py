@@ -16,7 +16,7 @@ File formats:
   Gains are ``5 - code`` for codes 1..4 and 0 for code -1. The fixed split: ``test`` holds the
   queries whose position is divisible by 3, ``train`` the others, ``all`` every query.
 
-Malformed files raise :class:`~core.errors.DataError` naming the file and the 1-based line.
+Malformed files raise :class:`~pgsuite.core.errors.DataError` naming the file and the 1-based line.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.errors import ConfigError, DataError
+from pgsuite.core.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 

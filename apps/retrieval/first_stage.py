@@ -1,7 +1,7 @@
 """First-stage retrieval: BM25 (bm25s), a dense bi-encoder (sentence-transformers), and the
 candidate sets built from them (union, dense re-ranking of BM25, reciprocal rank fusion).
 
-Every retriever returns a :data:`~apps.retrieval.data.Run` (``{query id: {doc id: score}}``,
+Every retriever returns a :data:`~pgsuite.apps.retrieval.data.Run` (``{query id: {doc id: score}}``,
 higher first); candidate sets are ``{query id: [doc id, ...]}`` in rank order. A document is
 indexed and encoded as ``title + " " + text`` (:func:`document_text`, BEIR's convention).
 
@@ -27,8 +27,8 @@ import numpy as np
 import Stemmer
 import torch
 
-from apps.retrieval.data import Document, Run, rank_documents
-from core.errors import ConfigError, DataError
+from pgsuite.apps.retrieval.data import Document, Run, rank_documents
+from pgsuite.core.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

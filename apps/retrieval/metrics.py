@@ -4,7 +4,7 @@ of many sampled rankings (the reward of a Plackett-Luce ranking policy).
 Conventions (those of trec_eval 9.0 and pytrec_eval, which the tests check against):
 
 - A run ``{query: {doc: score}}`` is ranked by decreasing score, ties by decreasing document id
-  (:func:`~apps.retrieval.data.rank_documents`); only the order matters, not the scores.
+  (:func:`~pgsuite.apps.retrieval.data.rank_documents`); only the order matters, not the scores.
 - The gain of a document is its qrels judgement; unjudged documents have gain 0 and negative
   judgements count as 0. A document is relevant when its gain is > 0 (trec_eval's default
   relevance level 1).
@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import torch
 
-from apps.retrieval.data import Qrels, Run, rank_documents
-from core.errors import ConfigError, DataError
+from pgsuite.apps.retrieval.data import Qrels, Run, rank_documents
+from pgsuite.core.errors import ConfigError, DataError
 
 
 def _discounts(length: int, like: torch.Tensor) -> torch.Tensor:

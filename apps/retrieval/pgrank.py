@@ -5,7 +5,7 @@ nDCG@10 of sampled rankings of first-stage candidates.
 Per query, the candidates are the union of the BM25 and dense top-``k`` lists (computed once, by
 the untrained model). Per training step, for each query of a batch:
 
-1. the policy (:class:`~apps.retrieval.policy.PGRankPolicy`) scores the candidates and
+1. the policy (:class:`~pgsuite.apps.retrieval.policy.PGRankPolicy`) scores the candidates and
    ``samples`` rankings are drawn from the Plackett-Luce distribution (Gumbel-top-k);
 2. each ranking's reward is its nDCG@10 with graded gains (ideal DCG from all judged gains);
 3. the advantage is the reward minus the leave-one-out mean of the other rankings' rewards;
@@ -15,11 +15,11 @@ Options (:class:`PGRankConfig`):
 
 - ``lexical``: hybrid scores ``cos / temperature + w * b`` with ``b`` the per-query normalised BM25
   score of each candidate (:mod:`apps.retrieval.policy`). Before training, ``w`` is set by a grid
-  search on the training queries (:func:`~apps.retrieval.policy.choose_lexical_weight`, the
+  search on the training queries (:func:`~pgsuite.apps.retrieval.policy.choose_lexical_weight`, the
   deterministic ranking's nDCG@10); then it trains with the tower, in its own AdamW parameter
   group (``lexical_lr``, no weight decay, the same warm-up).
 - ``finetune="full"``: the tower encodes the documents too. Each training query keeps
-  ``full_candidates`` candidates (:meth:`~apps.retrieval.policy.CandidateSet.shortlist`: the
+  ``full_candidates`` candidates (:meth:`~pgsuite.apps.retrieval.policy.CandidateSet.shortlist`: the
   first-stage top ones, a relevant one swapped in when they hold none), re-encoded with gradient
   at every step, truncated to ``max_doc_tokens`` tokens. Dev and test evaluations first
   re-encode the evaluated queries' candidates with the current tower (no gradient).
@@ -61,8 +61,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from apps.retrieval.contrastive import ContrastiveConfig, fine_tune
-from apps.retrieval.data import (
+from pgsuite.apps.retrieval.contrastive import ContrastiveConfig, fine_tune
+from pgsuite.apps.retrieval.data import (
     Collection,
     CollectionFormat,
     Document,
@@ -71,7 +71,7 @@ from apps.retrieval.data import (
     load_collection,
     train_dev_split,
 )
-from apps.retrieval.first_stage import (
+from pgsuite.apps.retrieval.first_stage import (
     BM25Retriever,
     Candidates,
     DenseEncoder,
@@ -81,9 +81,9 @@ from apps.retrieval.first_stage import (
     document_text,
     load_minilm,
 )
-from apps.retrieval.metrics import evaluate as evaluate_run
-from apps.retrieval.metrics import ndcg_at_k_of_rankings
-from apps.retrieval.policy import (
+from pgsuite.apps.retrieval.metrics import evaluate as evaluate_run
+from pgsuite.apps.retrieval.metrics import ndcg_at_k_of_rankings
+from pgsuite.apps.retrieval.policy import (
     CUTOFF,
     MEASURES,
     CandidateSet,
@@ -92,13 +92,13 @@ from apps.retrieval.policy import (
     choose_lexical_weight,
     rerank,
 )
-from core.advantages import leave_one_out_baseline
-from core.distributions import PlackettLuce
-from core.errors import ConfigError, DataError
-from core.estimators import reinforce_loss
-from core.schedules import linear_warmup
-from core.seeding import seed_everything
-from core.trainer import Trainer, TrainerConfig, TrainResult
+from pgsuite.core.advantages import leave_one_out_baseline
+from pgsuite.core.distributions import PlackettLuce
+from pgsuite.core.errors import ConfigError, DataError
+from pgsuite.core.estimators import reinforce_loss
+from pgsuite.core.schedules import linear_warmup
+from pgsuite.core.seeding import seed_everything
+from pgsuite.core.trainer import Trainer, TrainerConfig, TrainResult
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -311,14 +311,14 @@ def make_policy(first_stage: FirstStage, config: PGRankConfig) -> PGRankPolicy:
 def policy_candidates(
     policy: PGRankPolicy, first_stage: FirstStage, collection: Collection, candidates: Candidates
 ) -> CandidateSet:
-    """:func:`~apps.retrieval.policy.candidate_set` of ``candidates``, with their BM25 scores
+    """:func:`~pgsuite.apps.retrieval.policy.candidate_set` of ``candidates``, with their BM25 scores
     (:meth:`BM25Retriever.score`) when the policy is hybrid."""
     lexical = first_stage.bm25.score(collection.queries, candidates) if policy.lexical else None
     return candidate_set(collection, candidates, policy.doc_rows, lexical)
 
 
 def policy_run(policy: PGRankPolicy, candidates: CandidateSet, reencode: bool = False) -> Run:
-    """The policy's scores of the candidates (:func:`~apps.retrieval.policy.rerank`); with
+    """The policy's scores of the candidates (:func:`~pgsuite.apps.retrieval.policy.rerank`); with
     ``reencode``, a full-mode policy first re-encodes the candidates' documents with its current
     tower (needed after training steps; a policy from :meth:`SavedRun.policy` is up to date)."""
     if reencode and policy.full:

@@ -14,7 +14,7 @@ its current (no-gradient) embeddings of chosen documents into ``doc_embeddings``
 In the hybrid score, ``b_i`` in [0, 1] is the candidate's BM25 score divided by the largest BM25
 score among the query's candidates (0 when no candidate shares a term with the query) and ``w`` is
 a learnable scalar in score units (already divided by the temperature). Rankings follow
-:class:`~core.distributions.PlackettLuce` over the scores of a padded batch of queries (``mask``
+:class:`~pgsuite.core.distributions.PlackettLuce` over the scores of a padded batch of queries (``mask``
 marks the real candidates). The deterministic ranking sorts by score.
 
 A :class:`CandidateSet` holds the candidate lists of many queries as padded tensors, with the
@@ -33,11 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from apps.retrieval.data import Collection, Run
-from apps.retrieval.first_stage import Candidates
-from apps.retrieval.metrics import ideal_dcg_at_k, ndcg_at_k_of_rankings
-from core.distributions import PlackettLuce
-from core.errors import ConfigError
+from pgsuite.apps.retrieval.data import Collection, Run
+from pgsuite.apps.retrieval.first_stage import Candidates
+from pgsuite.apps.retrieval.metrics import ideal_dcg_at_k, ndcg_at_k_of_rankings
+from pgsuite.core.distributions import PlackettLuce
+from pgsuite.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -164,7 +164,7 @@ def candidate_set(
         candidates: query id -> candidate document ids; its queries, in its order, are kept.
         doc_rows: document id -> row of the policy's document embeddings.
         lexical: BM25 scores ``{query: {doc: score}}`` of (at least) the candidates
-            (:meth:`~apps.retrieval.first_stage.BM25Retriever.score`); a candidate it does not
+            (:meth:`~pgsuite.apps.retrieval.first_stage.BM25Retriever.score`); a candidate it does not
             list scores 0. They fill :attr:`CandidateSet.lexical`, normalised per query
             (:func:`normalise_lexical`). None: that field is all zeros.
 

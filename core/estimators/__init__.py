@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.estimators.pathwise import clip_gradients, mean_cost, pathwise_step
-from core.estimators.ppo import PPOLossOutput, explained_variance, ppo_loss
-from core.estimators.reinforce import reinforce_loss
+from pgsuite.core.estimators.pathwise import clip_gradients, mean_cost, pathwise_step
+from pgsuite.core.estimators.ppo import PPOLossOutput, explained_variance, ppo_loss
+from pgsuite.core.estimators.reinforce import reinforce_loss
 
 __all__ = [
     "PPOLossOutput",

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from core.errors import check_finite
+from pgsuite.core.errors import check_finite
 
 
 def mean_cost(costs: Tensor, warmup: int = 0) -> Tensor:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from core.advantages import normalize
+from pgsuite.core.advantages import normalize
 
 
 @dataclass

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.advantages import (
+from pgsuite.core.advantages import (
     RunningMeanStd,
     discounted_returns,
     gae,

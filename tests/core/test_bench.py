@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bench import (
+from pgsuite.core.bench import (
     BenchmarkError,
     format_mean_std,
     merge_rows,
@@ -16,7 +16,7 @@ from core.bench import (
     summarize,
     write_results,
 )
-from core.errors import ConfigError
+from pgsuite.core.errors import ConfigError
 
 INSTANCES = {"i1": 1.0, "i2": 2.0, "i3": 5.0}
 GROUPS = {"i1": "small", "i2": "small", "i3": "large"}

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import checkpoint
-from core.checkpoint import load_checkpoint, save_checkpoint
-from core.errors import DataError
+from pgsuite.core import checkpoint
+from pgsuite.core.checkpoint import load_checkpoint, save_checkpoint
+from pgsuite.core.errors import DataError
 
 
 def test_round_trip(tmp_path: Path) -> None:

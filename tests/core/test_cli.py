@@ -12,11 +12,11 @@ from typing import Literal
 import pandas as pd
 import pytest
 
-from core import cli
-from core.cli import App, Command, CommandOutput, field_docs
-from core.demo import DemoConfig
-from core.errors import ConfigError, DataError
-from core.trainer import TrainerConfig
+from pgsuite.core import cli
+from pgsuite.core.cli import App, Command, CommandOutput, field_docs
+from pgsuite.core.demo import DemoConfig
+from pgsuite.core.errors import ConfigError, DataError
+from pgsuite.core.trainer import TrainerConfig
 
 
 @dataclass
@@ -147,7 +147,10 @@ def test_unknown_demo_part_is_a_config_error(capsys) -> None:
 
 def test_top_level_help_lists_demo_and_apps() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "core.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "pgsuite.core.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "demo" in out
     assert "--debug" in out
@@ -157,7 +160,7 @@ def test_top_level_help_lists_demo_and_apps() -> None:
 def test_quick_demo_end_to_end_json() -> None:
     """Smoke test of `pgsuite demo` with tiny budgets (the real figures come from `make run`)."""
     run = subprocess.run(
-        [sys.executable, "-m", "core.cli", "demo", "--quick", "--json"],
+        [sys.executable, "-m", "pgsuite.core.cli", "demo", "--quick", "--json"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -11,7 +11,7 @@ import torch
 from scipy import stats
 from torch.distributions import Categorical
 
-from core.distributions import BetaHead, MaskedCategorical, PlackettLuce, ScaledBeta
+from pgsuite.core.distributions import BetaHead, MaskedCategorical, PlackettLuce, ScaledBeta
 
 
 def brute_pl_prob(weights: dict[int, float], ranking: tuple[int, ...]) -> float:

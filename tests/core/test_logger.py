@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.logger import MetricLogger, plot_learning_curves
+from pgsuite.core.logger import MetricLogger, plot_learning_curves
 
 
 def test_csv_rows_and_resume_truncation(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.newsvendor import (
+from pgsuite.core.newsvendor import (
     expected_newsvendor_cost,
     fit_newsvendor,
     newsvendor_cost,

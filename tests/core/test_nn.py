@@ -7,8 +7,8 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch, Data
 
-from core.errors import ConfigError
-from core.nn import ELU, MLP, GraphEncoder, global_pool, layer_init
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.nn import ELU, MLP, GraphEncoder, global_pool, layer_init
 
 IN_DIM, HIDDEN, EDGE_DIM = 5, 16, 3
 ENCODERS = [

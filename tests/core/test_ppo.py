@@ -7,14 +7,14 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch, Data
 
-from core.demo import CARTPOLE_ENVS, CARTPOLE_PPO
-from core.distributions import BetaHead, MaskedCategorical
-from core.envs import GymVectorEnv, StepResult
-from core.errors import ConfigError
-from core.nn import MLP, GraphEncoder, dense_node_scores, global_pool
-from core.ppo import MLPActorCritic, PPOConfig, evaluate_policy, train_ppo
-from core.seeding import seed_everything
-from core.trainer import TrainerConfig
+from pgsuite.core.demo import CARTPOLE_ENVS, CARTPOLE_PPO
+from pgsuite.core.distributions import BetaHead, MaskedCategorical
+from pgsuite.core.envs import GymVectorEnv, StepResult
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.nn import MLP, GraphEncoder, dense_node_scores, global_pool
+from pgsuite.core.ppo import MLPActorCritic, PPOConfig, evaluate_policy, train_ppo
+from pgsuite.core.seeding import seed_everything
+from pgsuite.core.trainer import TrainerConfig
 
 
 class IdentityEnv:

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
-from core.advantages import gae
-from core.rollout import RolloutBuffer
+from pgsuite.core.advantages import gae
+from pgsuite.core.rollout import RolloutBuffer
 
 T, B = 5, 3
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.schedules import linear_warmup
+from pgsuite.core.schedules import linear_warmup
 
 
 def test_linear_warmup_reaches_the_full_rate_on_its_last_step() -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.seeding import GeneratorState, rng_state, seed_everything, set_rng_state
+from pgsuite.core.seeding import GeneratorState, rng_state, seed_everything, set_rng_state
 
 
 def _draw() -> tuple:

@@ -14,10 +14,10 @@ import pytest
 import torch
 from torch import nn
 
-from core.checkpoint import load_checkpoint
-from core.errors import ConfigError, NonFiniteLossError
-from core.seeding import GeneratorState, seed_everything
-from core.trainer import Trainer, TrainerConfig
+from pgsuite.core.checkpoint import load_checkpoint
+from pgsuite.core.errors import ConfigError, NonFiniteLossError
+from pgsuite.core.seeding import GeneratorState, seed_everything
+from pgsuite.core.trainer import Trainer, TrainerConfig
 
 
 class Regression:

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.errors import PgsuiteError
+from pgsuite.core.errors import PgsuiteError
 
 ViolationKind = Literal["duration", "negative_start", "precedence", "overlap"]
 

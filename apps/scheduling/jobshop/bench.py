@@ -7,7 +7,7 @@ Suites:
     greedy policy's time on one instance of each size.
 
 Every schedule is verified by the independent feasibility checker before its makespan counts
-(:class:`~apps.scheduling.jobshop.solve.Solver`). Rows accumulate in
+(:class:`~pgsuite.apps.scheduling.jobshop.solver.Solver`). Rows accumulate in
 ``benchmarks/results/jobshop_<suite>.csv``: a run replaces the rows of the (instance, method) pairs
 it ran and keeps the others, so long methods (CP-SAT at 60 s) can be added by separate runs; the
 Markdown reports are rebuilt from all rows.
@@ -23,19 +23,19 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from apps.scheduling.jobshop.cpsat import NoScheduleError
-from apps.scheduling.jobshop.instances import (
+from pgsuite.apps.scheduling.jobshop.cpsat import NoScheduleError
+from pgsuite.apps.scheduling.jobshop.instances import (
     JobShopInstance,
     benchmark_names,
     load_benchmark,
     taillard_names,
 )
-from apps.scheduling.jobshop.rules import RULES
-from apps.scheduling.jobshop.simulator import JobShopSimulator
-from apps.scheduling.jobshop.solve import SolverOptions, parse_method
-from core.bench import merge_rows, run_grid, write_results
-from core.cli import CommandOutput
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.rules import RULES
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.apps.scheduling.jobshop.solver import SolverOptions, parse_method
+from pgsuite.core.bench import merge_rows, run_grid, write_results
+from pgsuite.core.cli import CommandOutput
+from pgsuite.core.errors import ConfigError
 
 DEFAULT_METHODS = (
     "greedy",

@@ -5,7 +5,7 @@ units of the instance's mean operation duration; repairs last at least one time 
 time 0 up to a horizon of ``horizon_factor`` times the instance's total work; after it machines
 never fail. A machine processes nothing while it is down and an operation never straddles a
 repair (the simulator places it in a gap that fits it whole). The dispatcher only sees a
-breakdown once it has started (see :func:`~apps.scheduling.jobshop.features.operation_features`).
+breakdown once it has started (see :func:`~pgsuite.apps.scheduling.jobshop.features.operation_features`).
 
 Downtimes are int arrays ``[m, D, 2]`` (start, end) per machine sorted by start, padded with
 ``PAD`` rows; a batch stacks them to ``[B, m, D, 2]`` with the largest ``D``.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from apps.scheduling.jobshop.instances import JobShopInstance
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
+from pgsuite.core.errors import ConfigError
 
 PAD = np.iinfo(np.int64).max // 4
 """Start and end of padding rows (the simulator's "never")."""

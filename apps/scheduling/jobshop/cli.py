@@ -8,20 +8,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from apps.scheduling.common.gantt import plot_gantt
-from apps.scheduling.jobshop.bench import JobShopBenchConfig, bench
-from apps.scheduling.jobshop.breakdowns import real_downtimes
-from apps.scheduling.jobshop.instances import (
+from pgsuite.apps.scheduling.common.gantt import plot_gantt
+from pgsuite.apps.scheduling.jobshop.bench import JobShopBenchConfig, bench
+from pgsuite.apps.scheduling.jobshop.breakdowns import real_downtimes
+from pgsuite.apps.scheduling.jobshop.instances import (
     InstanceFormat,
     JobShopInstance,
     load_benchmark,
     read_instance,
 )
-from apps.scheduling.jobshop.solve import Solution, Solver, SolverOptions
-from apps.scheduling.jobshop.train import JobShopTrainConfig, train
-from core.cli import App, Command, CommandOutput
-from core.demo import DemoConfig
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.solver import Solution, Solver, SolverOptions
+from pgsuite.apps.scheduling.jobshop.train import JobShopTrainConfig, train
+from pgsuite.core.cli import App, Command, CommandOutput
+from pgsuite.core.demo import DemoConfig
+from pgsuite.core.errors import ConfigError
 
 
 def train_command(config: JobShopTrainConfig) -> CommandOutput:

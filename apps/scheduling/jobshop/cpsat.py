@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from apps.scheduling.jobshop.breakdowns import real_downtimes
-from apps.scheduling.jobshop.instances import JobShopInstance
-from core.errors import ConfigError, PgsuiteError
+from pgsuite.apps.scheduling.jobshop.breakdowns import real_downtimes
+from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
+from pgsuite.core.errors import ConfigError, PgsuiteError
 
 
 class NoScheduleError(PgsuiteError):

@@ -2,7 +2,7 @@
 (gymnasium) for other RL libraries.
 
 An episode schedules one instance: each step picks a job whose next operation is placed at the
-earliest time its job and machine allow (see :mod:`~apps.scheduling.jobshop.simulator`). The
+earliest time its job and machine allow (see :mod:`~pgsuite.apps.scheduling.jobshop.simulator`). The
 action mask holds the jobs with operations left; with ``nondelay=True`` (default) only those whose
 next operation could start earliest (Giffler-Thompson non-delay candidates, which is what makes
 priority rules strong). Rewards: ``dense`` (default), the decrease of the makespan lower bound
@@ -11,7 +11,7 @@ bound) / mean duration``; or ``sparse``, ``-makespan / mean duration`` at the la
 
 Instances come from a fixed list (``instances``) or a seeded Taillard-style generator (``jobs``,
 ``machines``), drawn anew at every reset; with ``breakdowns`` every episode also draws random
-machine downtimes (:mod:`~apps.scheduling.jobshop.breakdowns`) from the same seeded stream.
+machine downtimes (:mod:`~pgsuite.apps.scheduling.jobshop.breakdowns`) from the same seeded stream.
 """
 
 from __future__ import annotations
@@ -23,12 +23,16 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from apps.scheduling.jobshop.breakdowns import Breakdowns
-from apps.scheduling.jobshop.features import NUM_FEATURES, operation_features
-from apps.scheduling.jobshop.instances import JobShopInstance, load_benchmark, random_instance
-from apps.scheduling.jobshop.simulator import JobShopSimulator
-from core.envs import StepResult
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.breakdowns import Breakdowns
+from pgsuite.apps.scheduling.jobshop.features import NUM_FEATURES, operation_features
+from pgsuite.apps.scheduling.jobshop.instances import (
+    JobShopInstance,
+    load_benchmark,
+    random_instance,
+)
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.core.envs import StepResult
+from pgsuite.core.errors import ConfigError
 
 RewardName = Literal["dense", "sparse"]
 
@@ -75,7 +79,7 @@ class JobShopBatchEnv:
     """``num_envs`` dispatching episodes in lock-step (:class:`core.envs.BatchedEnv`).
 
     Observations: float32 tensors ``[num_envs, n, m, F + 1]``
-    (:func:`~apps.scheduling.jobshop.features.operation_features`); actions: job indices
+    (:func:`~pgsuite.apps.scheduling.jobshop.features.operation_features`); actions: job indices
     ``[num_envs]``. All episodes last ``n m`` steps, so they end and restart together.
     """
 
@@ -217,7 +221,7 @@ class JobShopEnv(gym.Env):
         (conjunctive then disjunctive arcs), ``edge_type`` (0 / 1), ``machine [n m]``."""
         from torch_geometric.data import Data
 
-        from apps.scheduling.jobshop.policy import disjunctive_edge_index
+        from pgsuite.apps.scheduling.jobshop.policy import disjunctive_edge_index
 
         obs = self.env.observation()[0]
         machines = obs[..., NUM_FEATURES].long()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
 
 FEATURE_NAMES = (
     "duration",  # processing time / mean duration

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from apps.scheduling.jobshop.features import operation_features
-from apps.scheduling.jobshop.instances import JobShopInstance
-from apps.scheduling.jobshop.policy import JobShopActorCritic, MachineGroups
-from apps.scheduling.jobshop.schedule import unmirror
-from apps.scheduling.jobshop.simulator import JobShopSimulator, ScheduleResult
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.features import operation_features
+from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
+from pgsuite.apps.scheduling.jobshop.policy import JobShopActorCritic, MachineGroups
+from pgsuite.apps.scheduling.jobshop.schedule import unmirror
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator, ScheduleResult
+from pgsuite.core.errors import ConfigError
 
 
 @torch.inference_mode()
@@ -88,7 +88,7 @@ def best_of_samples(
 
     ``mirror``: bidirectional sampling, the first ``ceil(samples / 2)`` schedules on the instance
     and the other ``floor(samples / 2)`` on its time-reversed mirror
-    (:meth:`~apps.scheduling.jobshop.instances.JobShopInstance.mirrored`), read back in time. The
+    (:meth:`~pgsuite.apps.scheduling.jobshop.instances.JobShopInstance.mirrored`), read back in time. The
     policy meets every instance from both ends, which diversifies the samples at no extra cost.
 
     Raises:

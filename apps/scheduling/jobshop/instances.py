@@ -14,7 +14,7 @@ File formats (``#`` starts a comment; blank lines are ignored):
   (1-based), each ``m`` integers. Taillard's published files sometimes carry a line with the seeds
   and bounds after ``n m``; give it as a comment.
 
-Parsing errors are :class:`~core.errors.DataError` naming the file and line.
+Parsing errors are :class:`~pgsuite.core.errors.DataError` naming the file and line.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.errors import ConfigError, DataError
+from pgsuite.core.errors import ConfigError, DataError
 
 InstanceFormat = Literal["standard", "taillard"]
 
@@ -100,7 +100,7 @@ class JobShopInstance:
 
         A schedule of the mirror read backwards in time (start ``C - end``, operation ``k`` of a
         job being the mirror's ``m - 1 - k``) is a schedule of this instance with the same
-        makespan ``C`` (:func:`~apps.scheduling.jobshop.schedule.unmirror`), and the other way
+        makespan ``C`` (:func:`~pgsuite.apps.scheduling.jobshop.schedule.unmirror`), and the other way
         round: both have the same optimum and bounds, but a dispatcher, which builds schedules
         from time 0 forwards, meets the two differently.
         """

@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from apps.scheduling.jobshop.features import FEATURE_NAMES, NUM_FEATURES
-from core.distributions import MaskedCategorical
-from core.nn import MLP
+from pgsuite.apps.scheduling.jobshop.features import FEATURE_NAMES, NUM_FEATURES
+from pgsuite.core.distributions import MaskedCategorical
+from pgsuite.core.nn import MLP
 
 _CANDIDATE = FEATURE_NAMES.index("candidate")
 
@@ -149,7 +149,7 @@ class DisjunctiveLayer(nn.Module):
 
 class JobShopActorCritic(nn.Module):
     """``forward(obs [B, n, m, F + 1], action_mask [B, n]) -> (MaskedCategorical over jobs,
-    value [B])``; ``obs`` is :func:`~apps.scheduling.jobshop.features.operation_features`.
+    value [B])``; ``obs`` is :func:`~pgsuite.apps.scheduling.jobshop.features.operation_features`.
 
     Args:
         hidden: embedding width.

@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from apps.scheduling.jobshop.instances import JobShopInstance
-from apps.scheduling.jobshop.simulator import JobShopSimulator, ScheduleResult
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator, ScheduleResult
+from pgsuite.core.errors import ConfigError
 
 
 def _gather(table: np.ndarray, op: np.ndarray) -> np.ndarray:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from apps.scheduling.common.feasibility import Violation, check_schedule, find_violations
-from apps.scheduling.jobshop.breakdowns import real_downtimes
-from apps.scheduling.jobshop.instances import JobShopInstance
+from pgsuite.apps.scheduling.common.feasibility import Violation, check_schedule, find_violations
+from pgsuite.apps.scheduling.jobshop.breakdowns import real_downtimes
+from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
 
 
 def job_precedences(num_jobs: int, num_machines: int) -> np.ndarray:

@@ -9,7 +9,7 @@ its job and its machine allow:
   last operation;
 - ``insertion=False``: after the machine's last operation (semi-active, "append" schedules).
 
-Optional machine downtimes (:mod:`~apps.scheduling.jobshop.breakdowns`) are pre-placed intervals
+Optional machine downtimes (:mod:`~pgsuite.apps.scheduling.jobshop.breakdowns`) are pre-placed intervals
 on the machines' timelines: operations go into gaps that fit them whole, so none overlaps a repair.
 
 Everything is numpy over the batch: a decision costs a fixed number of array operations whatever
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from apps.scheduling.jobshop.instances import JobShopInstance
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
+from pgsuite.core.errors import ConfigError
 
 _FAR = np.iinfo(np.int64).max // 4
 """Start time of the empty slots after a machine's last operation (effectively +infinity)."""
@@ -55,7 +55,7 @@ class JobShopSimulator:
         machines: int ``[B, n, m]`` (each row a permutation of ``0..m-1``).
         insertion: place operations into earlier idle gaps (active schedules).
         downtimes: int ``[B, m, D, 2]`` machine breakdowns (start, end), sorted per machine and
-            padded with :data:`~apps.scheduling.jobshop.breakdowns.PAD`; ``None``: none.
+            padded with :data:`~pgsuite.apps.scheduling.jobshop.breakdowns.PAD`; ``None``: none.
     """
 
     def __init__(

@@ -19,18 +19,18 @@ from typing import Any
 
 import numpy as np
 
-from apps.scheduling.jobshop.breakdowns import breakdowns_from
-from apps.scheduling.jobshop.env import InstanceSource, JobShopBatchEnv, RewardName
-from apps.scheduling.jobshop.inference import greedy_makespans
-from apps.scheduling.jobshop.instances import random_instance
-from apps.scheduling.jobshop.policy import JobShopActorCritic
-from apps.scheduling.jobshop.rules import dispatch
-from apps.scheduling.jobshop.simulator import JobShopSimulator
-from core.checkpoint import load_checkpoint
-from core.errors import ConfigError, DataError
-from core.ppo import PPO, PPOConfig
-from core.seeding import GeneratorState, seed_everything
-from core.trainer import Trainer, TrainerConfig
+from pgsuite.apps.scheduling.jobshop.breakdowns import breakdowns_from
+from pgsuite.apps.scheduling.jobshop.env import InstanceSource, JobShopBatchEnv, RewardName
+from pgsuite.apps.scheduling.jobshop.inference import greedy_makespans
+from pgsuite.apps.scheduling.jobshop.instances import random_instance
+from pgsuite.apps.scheduling.jobshop.policy import JobShopActorCritic
+from pgsuite.apps.scheduling.jobshop.rules import dispatch
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.core.checkpoint import load_checkpoint
+from pgsuite.core.errors import ConfigError, DataError
+from pgsuite.core.ppo import PPO, PPOConfig
+from pgsuite.core.seeding import GeneratorState, seed_everything
+from pgsuite.core.trainer import Trainer, TrainerConfig
 
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from apps.inventory import bench
-from apps.inventory.hdpo import HDPOConfig, with_setting_protocol
-from apps.inventory.settings import SettingConfig
+from pgsuite.apps.inventory import bench
+from pgsuite.apps.inventory.hdpo import HDPOConfig, with_setting_protocol
+from pgsuite.apps.inventory.settings import SettingConfig
 
 SERIAL = bench.Instance(SettingConfig(setting="serial"), {"train_periods": 100, "train_warmup": 60})
 WAREHOUSE = bench.Instance(SettingConfig(setting="one_warehouse_lost"), bench.WAREHOUSE_PROTOCOL)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from apps.inventory import bench, optimal
-from apps.inventory.settings import SettingConfig, build_setting
-from core import cli
+from pgsuite.apps.inventory import bench, optimal
+from pgsuite.apps.inventory.settings import SettingConfig, build_setting
+from pgsuite.core import cli
 
 TINY = [
     "--train-samples", "256", "--dev-samples", "256", "--test-samples", "256",

@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-import apps.inventory  # noqa: F401  (registers the env)
+import pgsuite.apps.inventory  # noqa: F401  (registers the env)
 
 KWARGS = [
     {"setting": "one_store_lost", "lead_time": 2, "penalty": 4.0},

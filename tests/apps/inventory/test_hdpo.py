@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig
-from apps.inventory.settings import SettingConfig
-from core.errors import ConfigError
-from core.trainer import TrainerConfig
+from pgsuite.apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig
+from pgsuite.apps.inventory.settings import SettingConfig
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.trainer import TrainerConfig
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_a_run_that_never_beats_its_start_warns(caplog: pytest.LogCaptureFixture
     # base-stock starts at the optimal backlog level; a huge rate can only move it away
     run = _run(policy="base_stock", learning_rate=50.0, lr_decay=1.0)
     run.config.trainer = TrainerConfig(max_steps=3, eval_every=1, metric="cost", progress=False)
-    with caplog.at_level(logging.WARNING, logger="apps.inventory.hdpo"):
+    with caplog.at_level(logging.WARNING, logger="pgsuite.apps.inventory.hdpo"):
         fitted = run.fit()
     assert fitted["best_step"] == 0
     assert "did not improve on the initial policy" in caplog.text

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from apps.inventory import optimal
-from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig
-from apps.inventory.settings import SettingConfig
-from core.trainer import TrainerConfig
+from pgsuite.apps.inventory import optimal
+from pgsuite.apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig
+from pgsuite.apps.inventory.settings import SettingConfig
+from pgsuite.core.trainer import TrainerConfig
 
 
 @pytest.mark.slow

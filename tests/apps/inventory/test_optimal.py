@@ -12,7 +12,7 @@ import pytest
 import torch
 from scipy.stats import norm, poisson
 
-from apps.inventory.optimal import (
+from pgsuite.apps.inventory.optimal import (
     LostSalesSolution,
     backlog_base_stock_cost,
     backlog_base_stock_optimum,
@@ -23,7 +23,7 @@ from apps.inventory.optimal import (
     serial_echelon_optimum,
     transshipment_lower_bound,
 )
-from core.errors import ConfigError
+from pgsuite.core.errors import ConfigError
 
 solve = cache(lost_sales_optimum)
 
@@ -259,9 +259,9 @@ def test_transshipment_bound_with_one_store_is_the_closed_form() -> None:
 
 
 def test_transshipment_bound_is_below_and_near_a_feasible_policy() -> None:
-    from apps.inventory.hdpo import evaluate_cost
-    from apps.inventory.policies import BaseStockPolicy
-    from apps.inventory.settings import SettingConfig, build_setting
+    from pgsuite.apps.inventory.hdpo import evaluate_cost
+    from pgsuite.apps.inventory.policies import BaseStockPolicy
+    from pgsuite.apps.inventory.settings import SettingConfig, build_setting
 
     setting = build_setting(SettingConfig(setting="transshipment", stores=3))
     mean, std = setting.demand_mean, setting.demand_std

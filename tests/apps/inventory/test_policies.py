@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from apps.inventory import optimal
-from apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, evaluate_cost
-from apps.inventory.network import location_demand_rate, one_warehouse
-from apps.inventory.policies import Allocation, BaseStockPolicy, GNNPolicy, VanillaPolicy
-from apps.inventory.settings import SettingConfig, build_setting
-from apps.inventory.sim import Observation
-from core.trainer import TrainerConfig
+from pgsuite.apps.inventory import optimal
+from pgsuite.apps.inventory.hdpo import HDPOConfig, HDPORun, TrainConfig, evaluate_cost
+from pgsuite.apps.inventory.network import location_demand_rate, one_warehouse
+from pgsuite.apps.inventory.policies import Allocation, BaseStockPolicy, GNNPolicy, VanillaPolicy
+from pgsuite.apps.inventory.settings import SettingConfig, build_setting
+from pgsuite.apps.inventory.sim import Observation
+from pgsuite.core.trainer import TrainerConfig
 
 
 def _long_run_cost(setting_config: SettingConfig, policy) -> dict[str, float]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from apps.inventory.score_function import InventoryVecEnv
-from apps.inventory.settings import SettingConfig, build_setting
-from core.envs import BatchedEnv
+from pgsuite.apps.inventory.score_function import InventoryVecEnv
+from pgsuite.apps.inventory.settings import SettingConfig, build_setting
+from pgsuite.core.envs import BatchedEnv
 
 
 def test_vec_env_contract_and_truncation() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from apps.inventory.demand import load_demand_csv
-from apps.inventory.settings import SettingConfig, build_setting
-from core.errors import ConfigError, DataError
+from pgsuite.apps.inventory.demand import load_demand_csv
+from pgsuite.apps.inventory.settings import SettingConfig, build_setting
+from pgsuite.core.errors import ConfigError, DataError
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.inventory.settings import SettingConfig, build_setting
-from apps.inventory.sim import InventorySimulator, Observation
+from pgsuite.apps.inventory.settings import SettingConfig, build_setting
+from pgsuite.apps.inventory.sim import InventorySimulator, Observation
 
 SETTINGS = ["one_store_backlog", "one_store_lost", "serial", "one_warehouse_lost", "transshipment"]
 

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from apps.retrieval.bench import tower_vs_full
+from pgsuite.apps.retrieval.bench import tower_vs_full
 
 
 def _rows(*rows: tuple[str, int, float, float]) -> pd.DataFrame:

@@ -16,10 +16,16 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, WordEmbeddings
 from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
 
-from apps.retrieval import cli as retrieval_cli
-from apps.retrieval.bench import BASELINES, COMPARISON_TITLE, METRICS, PGRANK_METHODS, TRAINED
-from core import cli
-from core.demo import DemoConfig
+from pgsuite.apps.retrieval import cli as retrieval_cli
+from pgsuite.apps.retrieval.bench import (
+    BASELINES,
+    COMPARISON_TITLE,
+    METRICS,
+    PGRANK_METHODS,
+    TRAINED,
+)
+from pgsuite.core import cli
+from pgsuite.core.demo import DemoConfig
 
 TOPICS = {  # topic: (words of its documents, words of its queries)
     "volcano": ["lava", "magma", "eruption", "crater", "ash", "volcanic"],

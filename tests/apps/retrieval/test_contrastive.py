@@ -11,7 +11,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, WordEmbeddings
 from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
 
-from apps.retrieval.contrastive import (
+from pgsuite.apps.retrieval.contrastive import (
     ContrastiveConfig,
     Example,
     epoch_batches,
@@ -20,10 +20,10 @@ from apps.retrieval.contrastive import (
     no_duplicate_batches,
     training_pairs,
 )
-from apps.retrieval.data import Collection, Document
-from apps.retrieval.first_stage import DenseEncoder, DenseRetriever
-from apps.retrieval.metrics import evaluate
-from core.errors import ConfigError
+from pgsuite.apps.retrieval.data import Collection, Document
+from pgsuite.apps.retrieval.first_stage import DenseEncoder, DenseRetriever
+from pgsuite.apps.retrieval.metrics import evaluate
+from pgsuite.core.errors import ConfigError
 
 TOPICS = {  # topic: (words of its documents, words of its queries: none in any document)
     "volcano": (["lava", "magma", "eruption", "crater"], ["volcanic", "fiery", "molten"]),

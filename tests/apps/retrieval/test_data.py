@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.retrieval.data import (
+from pgsuite.apps.retrieval.data import (
     Collection,
     Document,
     load_beir,
@@ -20,7 +20,7 @@ from apps.retrieval.data import (
     train_dev_split,
     write_trec_run,
 )
-from core.errors import ConfigError, DataError
+from pgsuite.core.errors import ConfigError, DataError
 
 CRANFIELD = Path(__file__).resolve().parents[3] / "../shared/data/cranfield"
 

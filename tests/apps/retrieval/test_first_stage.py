@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from apps.retrieval.data import Document, Run
-from apps.retrieval.first_stage import (
+from pgsuite.apps.retrieval.data import Document, Run
+from pgsuite.apps.retrieval.first_stage import (
     BM25Config,
     BM25Retriever,
     DenseEncoder,
@@ -19,7 +19,7 @@ from apps.retrieval.first_stage import (
     reciprocal_rank_fusion,
     top_documents,
 )
-from core.errors import ConfigError, DataError
+from pgsuite.core.errors import ConfigError, DataError
 
 TEXTS = {
     "volcano": ("Volcanoes", "Molten lava erupted from the volcano and ash covered the villages."),

@@ -11,8 +11,8 @@ import pytest
 import pytrec_eval
 import torch
 
-from apps.retrieval.data import Qrels, Run, rank_documents
-from apps.retrieval.metrics import (
+from pgsuite.apps.retrieval.data import Qrels, Run, rank_documents
+from pgsuite.apps.retrieval.metrics import (
     evaluate,
     ideal_dcg_at_k,
     mrr_at_k,
@@ -20,7 +20,7 @@ from apps.retrieval.metrics import (
     ndcg_at_k_of_rankings,
     recall_at_k,
 )
-from core.errors import ConfigError, DataError
+from pgsuite.core.errors import ConfigError, DataError
 
 DEPTHS = (1, 3, 5, 10, 20, 100)
 

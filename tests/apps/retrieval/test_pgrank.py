@@ -18,13 +18,13 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, WordEmbeddings
 from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
 
-from apps.retrieval import pgrank
-from apps.retrieval.bench import pgrank_run
-from apps.retrieval.contrastive import ContrastiveConfig, ContrastiveResult
-from apps.retrieval.data import Collection, Document, load_collection, train_dev_split
-from apps.retrieval.first_stage import DenseEncoder, DenseRetriever, load_minilm
-from apps.retrieval.metrics import ideal_dcg_at_k, ndcg_at_k_of_rankings
-from apps.retrieval.pgrank import (
+from pgsuite.apps.retrieval import pgrank
+from pgsuite.apps.retrieval.bench import pgrank_run
+from pgsuite.apps.retrieval.contrastive import ContrastiveConfig, ContrastiveResult
+from pgsuite.apps.retrieval.data import Collection, Document, load_collection, train_dev_split
+from pgsuite.apps.retrieval.first_stage import DenseEncoder, DenseRetriever, load_minilm
+from pgsuite.apps.retrieval.metrics import ideal_dcg_at_k, ndcg_at_k_of_rankings
+from pgsuite.apps.retrieval.pgrank import (
     PGRankConfig,
     PGRankResult,
     build_first_stage,
@@ -35,7 +35,7 @@ from apps.retrieval.pgrank import (
     save_run,
     train,
 )
-from apps.retrieval.policy import (
+from pgsuite.apps.retrieval.policy import (
     LEXICAL_GRID,
     CandidateSet,
     PGRankPolicy,
@@ -43,9 +43,9 @@ from apps.retrieval.policy import (
     choose_lexical_weight,
     rerank,
 )
-from core.distributions import PlackettLuce
-from core.errors import ConfigError
-from core.trainer import TrainerConfig
+from pgsuite.core.distributions import PlackettLuce
+from pgsuite.core.errors import ConfigError
+from pgsuite.core.trainer import TrainerConfig
 
 # --- the loss on free logits -------------------------------------------------------------------
 
@@ -431,7 +431,7 @@ def test_hybrid_training_warm_starts_w_on_training_queries_and_learns_it(
     config = dataclasses.replace(
         _config(lexical_beir, max_steps=6, restore_best=False), lexical=True, lexical_lr=0.5
     )
-    with caplog.at_level(logging.INFO, logger="apps.retrieval.pgrank"):
+    with caplog.at_level(logging.INFO, logger="pgsuite.apps.retrieval.pgrank"):
         result = train(config, _tiny_model())
     train_queries = {q for q, (_, _, split) in _queries().items() if split == "train"}
     (warm,) = seen

@@ -4,8 +4,8 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from core.errors import NonFiniteLossError
-from core.estimators import clip_gradients, mean_cost, pathwise_step
+from pgsuite.core.errors import NonFiniteLossError
+from pgsuite.core.estimators import clip_gradients, mean_cost, pathwise_step
 
 F64 = torch.float64
 MU, SIGMA, H, P = 100.0, 20.0, 1.0, 4.0

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from core.estimators import explained_variance, ppo_loss
+from pgsuite.core.estimators import explained_variance, ppo_loss
 
 F64 = torch.float64
 

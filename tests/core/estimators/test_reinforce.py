@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.advantages import leave_one_out_baseline
-from core.estimators import reinforce_loss
+from pgsuite.core.advantages import leave_one_out_baseline
+from pgsuite.core.estimators import reinforce_loss
 
 F64 = torch.float64
 THETA = [0.2, -0.4, 0.1]

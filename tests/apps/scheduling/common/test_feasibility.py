@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.scheduling.common.feasibility import (
+from pgsuite.apps.scheduling.common.feasibility import (
     InfeasibleScheduleError,
     check_schedule,
     find_violations,

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from apps.scheduling.common.feasibility import InfeasibleScheduleError
-from apps.scheduling.jobshop.breakdowns import PAD, Breakdowns, stack_downtimes
-from apps.scheduling.jobshop.cpsat import solve_cpsat
-from apps.scheduling.jobshop.features import FEATURE_NAMES, operation_features
-from apps.scheduling.jobshop.instances import JobShopInstance, random_instance
-from apps.scheduling.jobshop.rules import RULES, dispatch_instance
-from apps.scheduling.jobshop.schedule import verified_makespan
-from apps.scheduling.jobshop.simulator import JobShopSimulator
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.common.feasibility import InfeasibleScheduleError
+from pgsuite.apps.scheduling.jobshop.breakdowns import PAD, Breakdowns, stack_downtimes
+from pgsuite.apps.scheduling.jobshop.cpsat import solve_cpsat
+from pgsuite.apps.scheduling.jobshop.features import FEATURE_NAMES, operation_features
+from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance, random_instance
+from pgsuite.apps.scheduling.jobshop.rules import RULES, dispatch_instance
+from pgsuite.apps.scheduling.jobshop.schedule import verified_makespan
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.core.errors import ConfigError
 
 from .test_simulator import _all_orders
 

@@ -8,10 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from apps.scheduling.jobshop.bench import simulator_throughput, size_class
-from apps.scheduling.jobshop.instances import load_benchmark, random_instance, write_instance
-from apps.scheduling.jobshop.solve import SHIPPED_POLICY, Solver
-from core import cli
+from pgsuite.apps.scheduling.jobshop.bench import simulator_throughput, size_class
+from pgsuite.apps.scheduling.jobshop.instances import (
+    load_benchmark,
+    random_instance,
+    write_instance,
+)
+from pgsuite.apps.scheduling.jobshop.solver import SHIPPED_POLICY, Solver
+from pgsuite.core import cli
 
 TINY_TRAIN = [
     "--sizes", "4x3", "5x4", "--num-envs", "4", "--dev-instances", "4", "--hidden", "16",

@@ -10,19 +10,19 @@ import pytest
 import torch
 from torch_geometric.utils import scatter
 
-import apps.scheduling.jobshop  # noqa: F401  (registers pgsuite/JobShop-v0)
-from apps.scheduling.jobshop.env import InstanceSource, JobShopBatchEnv, JobShopEnv
-from apps.scheduling.jobshop.features import NUM_FEATURES
-from apps.scheduling.jobshop.inference import rollout
-from apps.scheduling.jobshop.instances import random_instance
-from apps.scheduling.jobshop.policy import (
+import pgsuite.apps.scheduling.jobshop  # noqa: F401  (registers pgsuite/JobShop-v0)
+from pgsuite.apps.scheduling.jobshop.env import InstanceSource, JobShopBatchEnv, JobShopEnv
+from pgsuite.apps.scheduling.jobshop.features import NUM_FEATURES
+from pgsuite.apps.scheduling.jobshop.inference import rollout
+from pgsuite.apps.scheduling.jobshop.instances import random_instance
+from pgsuite.apps.scheduling.jobshop.policy import (
     DisjunctiveLayer,
     JobShopActorCritic,
     MachineGroups,
     disjunctive_edge_index,
 )
-from apps.scheduling.jobshop.simulator import JobShopSimulator
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.core.errors import ConfigError
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apps.scheduling.jobshop.instances import (
+from pgsuite.apps.scheduling.jobshop.instances import (
     benchmark_names,
     load_benchmark,
     random_instance,
     read_instance,
     write_instance,
 )
-from core.errors import ConfigError, DataError
+from pgsuite.core.errors import ConfigError, DataError
 
 STANDARD = """# a comment line
 2 3

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from apps.scheduling.jobshop.inference import best_of_samples, rollout
-from apps.scheduling.jobshop.instances import random_instance
-from apps.scheduling.jobshop.policy import JobShopActorCritic
-from apps.scheduling.jobshop.schedule import verified_makespan
-from apps.scheduling.jobshop.simulator import JobShopSimulator
-from apps.scheduling.jobshop.solve import parse_method
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.inference import best_of_samples, rollout
+from pgsuite.apps.scheduling.jobshop.instances import random_instance
+from pgsuite.apps.scheduling.jobshop.policy import JobShopActorCritic
+from pgsuite.apps.scheduling.jobshop.schedule import verified_makespan
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.apps.scheduling.jobshop.solver import parse_method
+from pgsuite.core.errors import ConfigError
 
 
 def test_mirror_of_the_mirror_is_the_instance() -> None:

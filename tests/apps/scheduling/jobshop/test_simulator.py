@@ -6,12 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.scheduling.jobshop.cpsat import NoScheduleError, solve_cpsat
-from apps.scheduling.jobshop.instances import JobShopInstance, load_benchmark, random_instance
-from apps.scheduling.jobshop.rules import RULES, dispatch, dispatch_instance
-from apps.scheduling.jobshop.schedule import unmirror, verified_makespan
-from apps.scheduling.jobshop.simulator import JobShopSimulator
-from core.errors import ConfigError
+from pgsuite.apps.scheduling.jobshop.cpsat import NoScheduleError, solve_cpsat
+from pgsuite.apps.scheduling.jobshop.instances import (
+    JobShopInstance,
+    load_benchmark,
+    random_instance,
+)
+from pgsuite.apps.scheduling.jobshop.rules import RULES, dispatch, dispatch_instance
+from pgsuite.apps.scheduling.jobshop.schedule import unmirror, verified_makespan
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.core.errors import ConfigError
 
 
 def _all_orders(instance: JobShopInstance) -> np.ndarray:

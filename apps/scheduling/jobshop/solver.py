@@ -21,16 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.scheduling.jobshop.breakdowns import Breakdowns, breakdowns_from
-from apps.scheduling.jobshop.cpsat import solve_cpsat
-from apps.scheduling.jobshop.inference import best_of_samples, rollout
-from apps.scheduling.jobshop.instances import JobShopInstance
-from apps.scheduling.jobshop.policy import JobShopActorCritic
-from apps.scheduling.jobshop.rules import RULES, dispatch_instance
-from apps.scheduling.jobshop.schedule import verified_makespan
-from apps.scheduling.jobshop.simulator import JobShopSimulator
-from apps.scheduling.jobshop.train import PolicyConfig, load_policy
-from core.errors import ConfigError, DataError
+from pgsuite.apps.scheduling.jobshop.breakdowns import Breakdowns, breakdowns_from
+from pgsuite.apps.scheduling.jobshop.cpsat import solve_cpsat
+from pgsuite.apps.scheduling.jobshop.inference import best_of_samples, rollout
+from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
+from pgsuite.apps.scheduling.jobshop.policy import JobShopActorCritic
+from pgsuite.apps.scheduling.jobshop.rules import RULES, dispatch_instance
+from pgsuite.apps.scheduling.jobshop.schedule import verified_makespan
+from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.apps.scheduling.jobshop.train import PolicyConfig, load_policy
+from pgsuite.core.errors import ConfigError, DataError
 
 SHIPPED_POLICY = Path(__file__).parent / "checkpoints"
 """Folder of the trained policy shipped with the package (``config.json`` + ``best.pt``)."""
