@@ -1,0 +1,198 @@
+"""Every committed results file is checked against the current code: a couple of its cells are
+re-derived (exact references, deterministic schedules, seeded fits), so a table the code no
+longer produces fails CI instead of misleading a reader.
+
+Cells that depend on wall time (HDPO within a time budget, speeds) cannot be re-derived; for them
+the reference columns of the same rows are (DP optima, closed forms, bounds), together with the
+arithmetic that ties a row's gap to its cost and reference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+CRANFIELD = ROOT / "../shared/data/cranfield"
+
+
+def _rows(path: Path, method: str | None = None) -> pd.DataFrame:
+    rows = pd.read_csv(path)
+    return rows if method is None else rows[rows["method"] == method]
+
+
+def _lead_penalty(instance: str) -> tuple[int, float]:
+    match = re.search(r"L=(\d+) p=([\d.]+)", instance)
+    assert match, instance
+    return int(match[1]), float(match[2])
+
+
+def _check_gaps(rows: pd.DataFrame, reference: str) -> None:
+    """``gap_pct`` is the cost's excess over the row's reference, in percent."""
+    rows = rows.dropna(subset=[reference])
+    assert len(rows) > 0
+    gap = 100 * (rows["test_cost"] / rows[reference] - 1)
+    assert gap.to_numpy() == pytest.approx(rows["gap_pct"].to_numpy(), abs=1e-6)
+
+
+def _inventory_reference(path: Path, setting: str, column: str, instances: int = 2) -> None:
+    from pgsuite.apps.inventory.exact import known_optimum
+    from pgsuite.apps.inventory.settings import SettingConfig
+
+    rows = _rows(path).dropna(subset=[column])
+    _check_gaps(rows, column)
+    checked = 0
+    for instance, cells in rows.groupby("instance", sort=False):
+        if setting == "transshipment":
+            options = {"stores": int(instance.removeprefix("n="))}
+        elif setting == "serial":
+            options = {}
+        else:
+            if not instance.startswith(("L=", "lost L=")):
+                continue
+            lead, penalty = _lead_penalty(instance)
+            options = {"lead_time": lead, "penalty": penalty}
+        expected = known_optimum(SettingConfig(setting=setting, **options))[column]
+        assert cells[column].to_numpy() == pytest.approx(expected, rel=1e-9), instance
+        checked += 1
+        if checked == instances:
+            break
+    assert checked > 0
+
+
+def zipkin(path: Path) -> None:
+    from pgsuite.apps.inventory import optimal
+
+    _inventory_reference(path, "one_store_lost", "optimal_cost")
+    row = _rows(path).iloc[0]
+    lead, penalty = _lead_penalty(row["instance"])
+    _, base_stock = optimal.best_base_stock_lost_sales(5.0, lead, 1.0, penalty)
+    assert row["base_stock_cost"] == pytest.approx(base_stock, rel=1e-9)
+
+
+def backlog(path: Path) -> None:
+    _inventory_reference(path, "one_store_backlog", "optimal_cost")
+
+
+def estimators(path: Path) -> None:
+    _inventory_reference(path, "one_store_lost", "optimal_cost")
+
+
+def serial(path: Path) -> None:
+    _inventory_reference(path, "serial", "optimal_cost", instances=1)
+
+
+def transshipment(path: Path) -> None:
+    _inventory_reference(path, "transshipment", "lower_bound", instances=1)
+
+
+def warehouse(path: Path) -> None:
+    """No reference is known (lost sales, n stores): the rows are the suite's grid."""
+    rows = _rows(path)
+    assert set(rows["instance"].str.extract(r"train=(\d+)")[0].astype(int)) <= {16, 256, 8_192}
+    assert rows["test_cost"].gt(0).all()
+
+
+def jobshop(path: Path) -> None:
+    """Deterministic rules and the shipped policy's greedy schedule give the recorded makespans."""
+    from pgsuite.apps.scheduling.jobshop.instances import load_benchmark
+    from pgsuite.apps.scheduling.jobshop.solver import Solver
+
+    rows = _rows(path)
+    solver = Solver(seed=int(rows["seed"].iloc[0]))
+    instances = list(pd.unique(rows["instance"]))[:2]
+    for method in ("spt", "mwkr", "greedy"):
+        recorded = rows[rows["method"] == method].set_index("instance")["makespan"]
+        for name in instances:
+            if name in recorded:
+                solution = solver.solve(load_benchmark(name), method)
+                assert solution.makespan == recorded[name], (method, name)
+    gaps = rows.dropna(subset=["gap_pct", "best_known"])
+    expected = 100 * (gaps["makespan"] / gaps["best_known"] - 1)
+    assert expected.to_numpy() == pytest.approx(gaps["gap_pct"].to_numpy(), abs=1e-9)
+
+
+def newsvendor(path: Path) -> None:
+    from pgsuite.core.newsvendor import fit_newsvendor, newsvendor_optimum
+
+    rows = _rows(path)
+    for _, row in rows.head(2).iterrows():
+        holding, penalty = (float(x) for x in re.findall(r"[\d.]+", row["instance"]))
+        learned = fit_newsvendor(10.0, 2.0, holding, penalty, seed=int(row["seed"]))
+        best, _ = newsvendor_optimum(10.0, 2.0, holding, penalty)
+        assert learned - best == pytest.approx(row["order_error"], abs=1e-5)
+
+
+def cartpole(path: Path) -> None:
+    """Learning cells take minutes (the slow test below re-runs one); here the grid's shape."""
+    rows = _rows(path)
+    assert set(rows["method"]) == {"pgsuite PPO", "SB3 PPO"}
+    assert rows["greedy_return_mean"].between(0, 500).all()
+
+
+def speed(path: Path) -> None:
+    """Speeds are measurements of a machine, not re-derivable: positive figures only."""
+    rows = _rows(path)
+    numbers = rows.select_dtypes("number")
+    assert len(rows) > 0
+    assert numbers.gt(0).all().all()
+
+
+def retrieval(path: Path) -> None:
+    if not CRANFIELD.is_dir():
+        pytest.skip(f"Cranfield is not at {CRANFIELD} (the shared data folder)")
+    from pgsuite.apps.retrieval.data import load_collection
+    from pgsuite.apps.retrieval.first_stage import BM25Retriever
+    from pgsuite.apps.retrieval.metrics import evaluate
+
+    rows = _rows(path, "BM25")
+    if rows.empty:
+        pytest.skip(f"{path.name} has no BM25 row")
+    test = load_collection(CRANFIELD, "smart", "test")
+    metrics = evaluate(BM25Retriever(test.corpus).search(test.queries, 100), test.qrels)
+    row = rows.iloc[0]
+    for name, value in metrics.items():
+        assert row[name] == pytest.approx(value, abs=1e-9), name
+
+
+CHECKS: dict[str, Callable[[Path], None]] = {
+    "core_cartpole": cartpole,
+    "core_newsvendor": newsvendor,
+    "inventory_backlog": backlog,
+    "inventory_estimators": estimators,
+    "inventory_serial": serial,
+    "inventory_speed": speed,
+    "inventory_transshipment": transshipment,
+    "inventory_warehouse": warehouse,
+    "inventory_zipkin": zipkin,
+    "jobshop_classic": jobshop,
+    "jobshop_speed": speed,
+    "jobshop_taillard": jobshop,
+    "retrieval_cranfield": retrieval,
+    "retrieval_cranfield_matched": retrieval,
+}
+FILES = sorted(RESULTS.rglob("*.csv"))
+
+
+def test_every_results_file_has_a_check():
+    assert FILES
+    assert sorted({p.stem for p in FILES} - set(CHECKS)) == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(RESULTS)))
+def test_results_file_matches_the_current_code(path: Path):
+    CHECKS[path.stem](path)
+
+
+@pytest.mark.slow
+def test_cartpole_cell_reproduces():
+    from pgsuite.core.demo import CARTPOLE_PPO, ppo_cartpole
+
+    row = _rows(RESULTS / "core_cartpole.csv", "pgsuite PPO").iloc[0]
+    result = ppo_cartpole(int(row["seed"]), CARTPOLE_PPO.total_timesteps)
+    assert result["greedy_return_mean"] == pytest.approx(row["greedy_return_mean"])
