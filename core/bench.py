@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from tqdm.auto import tqdm
 
 from pgsuite.core.errors import ConfigError, PgsuiteError
+from pgsuite.core.progress import progress as progress_report
 
 _KEYS = ("method", "instance", "group", "seed")
 _TIME = "time_s"
@@ -56,7 +56,7 @@ def run_grid(
         seeds: seeds passed to the methods.
         groups: instance name -> group name (e.g. a size class); must cover every instance. When
             ``None`` (default) each instance is its own group.
-        progress: show a tqdm bar over the grid (default ``True``).
+        progress: show a progress bar over the grid (default ``True``).
         after_each: called with the rows so far (as returned) after every cell, e.g. to save
             the finished cells of a long grid so that an interrupted run loses only the cell in
             progress.
@@ -81,7 +81,7 @@ def run_grid(
 
     rows: list[dict[str, Any]] = []
     cells = list(itertools.product(methods, instances, seeds))
-    for method, instance, seed in tqdm(cells, desc="benchmark", disable=not progress):
+    for method, instance, seed in progress_report(cells, desc="benchmark", disable=not progress):
         start = time.perf_counter()
         try:
             metrics = methods[method](instances[instance], seed)

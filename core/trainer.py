@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import torch
-from tqdm.auto import tqdm
 
 from pgsuite.core.checkpoint import load_checkpoint, save_checkpoint
 from pgsuite.core.errors import ConfigError, NonFiniteLossError, check_finite
 from pgsuite.core.logger import MetricLogger, plot_learning_curves
+from pgsuite.core.progress import progress
 from pgsuite.core.seeding import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
@@ -303,7 +303,7 @@ class Trainer:
             "max_steps"
         )
         metrics: dict[str, float] = {}
-        bar = tqdm(
+        bar = progress(
             total=cfg.max_steps,
             initial=self.step,
             disable=not cfg.progress,

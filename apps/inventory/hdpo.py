@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from pgsuite.apps.inventory.network import downstream_matrix
 from pgsuite.apps.inventory.policies import (
@@ -38,6 +37,7 @@ from pgsuite.apps.inventory.settings import Setting, SettingConfig, build_settin
 from pgsuite.apps.inventory.sim import InventorySimulator, Policy
 from pgsuite.core.errors import ConfigError, DataError
 from pgsuite.core.estimators import mean_cost, pathwise_step
+from pgsuite.core.progress import progress as progress_report
 from pgsuite.core.schedules import linear_warmup
 from pgsuite.core.seeding import GeneratorState, seed_everything
 from pgsuite.core.trainer import Trainer, TrainerConfig
@@ -214,7 +214,7 @@ def evaluate_cost(
     start = time.perf_counter()
     chunks = range(math.ceil(samples / chunk))
     with torch.no_grad():
-        for i in tqdm(chunks, desc=f"{split} cost", disable=not progress, leave=False):
+        for i in progress_report(chunks, desc=f"{split} cost", disable=not progress, leave=False):
             size = min(chunk, samples - i * chunk)
             scenarios = setting.scenarios(split, size, periods, seed=seed * 7919 + i)
             costs = simulator.run(policy, scenarios, round_orders=setting.integer_demand)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ import torch
 
 from pgsuite.apps.retrieval.data import Document, Run, rank_documents
 from pgsuite.core.errors import ConfigError, DataError
+from pgsuite.core.progress import is_terminal
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -204,7 +206,8 @@ class DenseEncoder:
         model: the encoder; None loads all-MiniLM-L6-v2 (:func:`load_minilm`) on ``device``.
         batch_size: texts per forward pass (>= 1).
         device: where a model loaded here runs (``"cpu"``, ``"cuda"``, ...).
-        show_progress: show a tqdm bar while encoding.
+        show_progress: show a progress bar while encoding (on a terminal only: the encoder's bar
+            would fill a log with carriage returns, see :mod:`pgsuite.core.progress`).
     """
 
     def __init__(
@@ -224,7 +227,7 @@ class DenseEncoder:
         embeddings = self.model.encode(
             list(texts),
             batch_size=self.batch_size,
-            show_progress_bar=self.show_progress,
+            show_progress_bar=self.show_progress and is_terminal(sys.stderr),
             convert_to_tensor=True,
             normalize_embeddings=True,
         )
