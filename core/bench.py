@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pgsuite.core.cli import markdown_table
 from pgsuite.core.errors import ConfigError, PgsuiteError
 from pgsuite.core.progress import progress as progress_report
 
@@ -159,7 +160,7 @@ def _markdown(df: pd.DataFrame, metrics: Sequence[str], title: str, group_col: s
     table = overall[["method"]].assign(**{m: _cells(overall, m) for m in metrics})
     table["n"] = overall["n"]
     parts = [f"# {title}", "## Overall (mean ± std over instances and seeds)"]
-    parts.append(table.to_markdown(index=False, disable_numparse=True))
+    parts.append(markdown_table(table, disable_numparse=True))
 
     group_order = list(pd.unique(df[group_col]))
     if len(group_order) > 1:
@@ -173,7 +174,7 @@ def _markdown(df: pd.DataFrame, metrics: Sequence[str], title: str, group_col: s
             )
             pivot.columns = ["method", *map(str, group_order)]
             parts.append(f"## Per {group_col}: {metric} (mean ± std over instances and seeds)")
-            parts.append(pivot.to_markdown(index=False, disable_numparse=True))
+            parts.append(markdown_table(pivot, disable_numparse=True))
     return "\n\n".join(parts) + "\n"
 
 

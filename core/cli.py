@@ -315,6 +315,23 @@ def strict_json(document: Any) -> str:
     return json.dumps(strict_jsonable(document), indent=2, allow_nan=False)
 
 
+MISSING = "–"
+"""What a table or summary line shows for a missing or undefined figure (NaN, None): e.g. the
+standard deviation of a single seed."""
+
+
+def markdown_table(table: pd.DataFrame, **options: Any) -> str:
+    """``table`` as Markdown (``DataFrame.to_markdown(index=False, **options)``) with every NaN,
+    None or NA cell shown as :data:`MISSING`, never ``nan``."""
+    cells = table.astype(object).where(table.notna(), None)
+    return cells.to_markdown(index=False, missingval=MISSING, **options)
+
+
+def _summary_value(value: Any) -> Any:
+    missing = value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
+    return MISSING if missing else value
+
+
 def emit(output: CommandOutput, as_json: bool) -> None:
     """Print a command's output: tables for people, or one JSON document with ``--json``."""
     if as_json:
@@ -322,10 +339,10 @@ def emit(output: CommandOutput, as_json: bool) -> None:
         return
     for title, table in output.tables:
         print(f"\n## {title}\n")
-        print(table.to_markdown(index=False, floatfmt=".4g"))
+        print(markdown_table(table, floatfmt=".4g"))
     for key, value in output.summary.items():
         if not isinstance(value, (dict, list, pd.DataFrame)):
-            print(f"{key}: {value}")
+            print(f"{key}: {_summary_value(value)}")
 
 
 def _one_line(error: BaseException) -> str:

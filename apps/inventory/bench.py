@@ -49,7 +49,7 @@ from pgsuite.apps.inventory.score_function import train_score_function
 from pgsuite.apps.inventory.settings import SettingConfig, build_setting
 from pgsuite.apps.inventory.sim import InventorySimulator
 from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
-from pgsuite.core.cli import CommandOutput
+from pgsuite.core.cli import CommandOutput, markdown_table
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.estimators import mean_cost
 from pgsuite.core.trainer import TrainerConfig
@@ -422,7 +422,7 @@ def speed(config: BenchConfig) -> CommandOutput:
     table.to_csv(config.results_dir / "inventory_speed.csv", index=False)
     (config.results_dir / "inventory_speed.md").write_text(
         f"# Simulator speed (forward + backward, {torch.get_num_threads()} torch thread(s))\n\n"
-        + table.to_markdown(index=False, floatfmt=".4g")
+        + markdown_table(table, floatfmt=".4g")
         + "\n"
     )
     return CommandOutput(

@@ -66,7 +66,7 @@ from pgsuite.apps.retrieval.pgrank import (
 )
 from pgsuite.apps.retrieval.policy import MEASURES, PGRankPolicy
 from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
-from pgsuite.core.cli import CommandOutput
+from pgsuite.core.cli import CommandOutput, markdown_table
 from pgsuite.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -329,7 +329,7 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
     with paths["md"].open("a", encoding="utf-8") as file:
         file.write(_setup_note(config, len(instance.test.queries), rows))
         if not comparison.empty:
-            table = comparison.to_markdown(index=False, floatfmt=".4f")
+            table = markdown_table(comparison, floatfmt=".4f")
             file.write(f"\n{COMPARISON_TITLE}\n\n{table}\n")
     summary_table = summarize(rows, list(METRICS))
     summary = {

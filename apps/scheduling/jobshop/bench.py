@@ -34,7 +34,7 @@ from pgsuite.apps.scheduling.jobshop.rules import RULES
 from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
 from pgsuite.apps.scheduling.jobshop.solver import SolverOptions, parse_method
 from pgsuite.core.bench import merge_rows, run_grid, write_results
-from pgsuite.core.cli import CommandOutput
+from pgsuite.core.cli import CommandOutput, markdown_table
 from pgsuite.core.errors import ConfigError
 
 DEFAULT_METHODS = (
@@ -166,7 +166,7 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
     note = ", ".join(f"{m}: {counts[m]}" for m in wide.columns)
     wide_path.write_text(
         f"# {title}\n\nMean gap % per size class (instances per method: {note}).\n\n"
-        + wide.reset_index().to_markdown(index=False)
+        + markdown_table(wide.reset_index())
         + "\n"
     )
     summary = {
