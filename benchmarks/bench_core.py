@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from pathlib import Path
 
 import torch
 
@@ -22,6 +23,9 @@ from pgsuite.core.envs import GymVectorEnv
 from pgsuite.core.newsvendor import expected_newsvendor_cost, fit_newsvendor, newsvendor_optimum
 from pgsuite.core.ppo import evaluate_policy
 from pgsuite.core.seeding import seed_everything
+
+DOCS = (Path(__file__).resolve().parents[1] / "docs" / "core.md",)
+"""The doc page whose results blocks this script refreshes (see :mod:`pgsuite.core.doctables`)."""
 
 
 def sb3_ppo_cartpole(seed: int, total_timesteps: int) -> dict[str, float]:
@@ -69,7 +73,14 @@ def cartpole(seeds: list[int]) -> None:
     rows = run_grid(methods, {"CartPole-v1 (100k steps)": None}, seeds)
     metrics = ["greedy_return_mean", "train_time_s"]
     print(summarize(rows, metrics).to_markdown(index=False, floatfmt=".4g"))
-    write_results(rows, "core_cartpole", metrics, plot=True, title="PPO on CartPole-v1, 100k steps")
+    write_results(
+        rows,
+        "core_cartpole",
+        metrics,
+        plot=True,
+        title="PPO on CartPole-v1, 100k steps",
+        docs=DOCS,
+    )
 
 
 def newsvendor(seeds: list[int]) -> None:
@@ -91,7 +102,11 @@ def newsvendor(seeds: list[int]) -> None:
         summarize(rows, metrics, by=("method", "instance")).to_markdown(index=False, floatfmt=".3g")
     )
     write_results(
-        rows, "core_newsvendor", metrics, title="Newsvendor, Normal(10, 2): pathwise vs optimum"
+        rows,
+        "core_newsvendor",
+        metrics,
+        title="Newsvendor, Normal(10, 2): pathwise vs optimum",
+        docs=DOCS,
     )
 
 

@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from pgsuite.core.cli import markdown_table
+from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError, PgsuiteError
 from pgsuite.core.progress import progress as progress_report
 
@@ -220,8 +221,9 @@ def write_results(
     group_col: str = "group",
     plot: bool = False,
     title: str | None = None,
+    docs: Sequence[str | Path] = (),
 ) -> dict[str, Path]:
-    """Write a benchmark's rows and report files.
+    """Write a benchmark's rows and report files, and refresh the doc pages that show them.
 
     Files, in ``results_dir`` (created if needed):
         ``<name>.csv``: every row of ``df``.
@@ -239,6 +241,9 @@ def write_results(
         group_col: column defining the per-group tables (default ``"group"``).
         plot: also write the bar chart (default ``False``).
         title: Markdown/plot title; defaults to ``name``.
+        docs: doc pages (e.g. ``["docs/inventory.md"]``) whose ``<!-- results:<name> -->``
+            blocks get the new ``<name>.md`` (:func:`pgsuite.core.doctables.update_pages`: only
+            pages that exist, show this ``results_dir`` and hold such a block are rewritten).
 
     Returns:
         Written paths keyed by kind: ``"csv"``, ``"md"`` and, with ``plot``, ``"png"``.
@@ -255,6 +260,7 @@ def write_results(
     paths = {"csv": out_dir / f"{name}.csv", "md": out_dir / f"{name}.md"}
     df.to_csv(paths["csv"], index=False)
     paths["md"].write_text(_markdown(df, metrics, title, group_col), encoding="utf-8")
+    update_pages(docs, name, out_dir)
     if plot:
         paths["png"] = out_dir / f"{name}.png"
         _plot(df, metrics, title, paths["png"])

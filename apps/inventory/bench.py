@@ -50,9 +50,13 @@ from pgsuite.apps.inventory.settings import SettingConfig, build_setting
 from pgsuite.apps.inventory.sim import InventorySimulator
 from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
 from pgsuite.core.cli import CommandOutput, markdown_table
+from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.estimators import mean_cost
 from pgsuite.core.trainer import TrainerConfig
+
+DOCS = ("docs/inventory.md",)
+"""The doc page whose results blocks the suites refresh (see :mod:`pgsuite.core.doctables`)."""
 
 
 @dataclass
@@ -199,7 +203,7 @@ def _report(
 ) -> CommandOutput:
     rows = run_grid(_selected(config, methods), instances, config.seeds)
     rows = merge_rows(rows, config.results_dir / f"{name}.csv")
-    write_results(rows, name, metrics, config.results_dir, title=title)
+    write_results(rows, name, metrics, config.results_dir, title=title, docs=DOCS)
     table = summarize(rows, metrics, by=("method", "instance"))
     table = table[["method", "instance", *[f"{m}_mean" for m in metrics]]]
     table.columns = ["method", "instance", *metrics]
@@ -296,7 +300,7 @@ def warehouse(config: BenchConfig) -> CommandOutput:
     rows = run_grid(_selected(config, methods), instances, config.seeds)
     rows = merge_rows(rows, config.results_dir / "inventory_warehouse.csv")
     title = "One warehouse, n stores (lost sales): test cost by training-set size"
-    write_results(rows, "inventory_warehouse", metrics, config.results_dir, title=title)
+    write_results(rows, "inventory_warehouse", metrics, config.results_dir, title=title, docs=DOCS)
     wide = rows.pivot_table(index="instance", columns="method", values="test_cost", sort=False)
     both = {"HDPO GNN", "HDPO vanilla"} <= set(wide.columns)
     wide["GNN vs vanilla %"] = (
@@ -306,6 +310,7 @@ def warehouse(config: BenchConfig) -> CommandOutput:
     (config.results_dir / "inventory_warehouse_wide.md").write_text(
         f"# {title}\n\n" + wide.to_markdown(index=False, floatfmt=".4g") + "\n"
     )
+    update_pages(DOCS, "inventory_warehouse_wide", config.results_dir)
     train_size = wide["instance"].str.extract(r"train=(\d+)", expand=False).astype(int)
     small_data = wide.loc[train_size <= 256, "GNN vs vanilla %"]
     summary = {
@@ -425,6 +430,7 @@ def speed(config: BenchConfig) -> CommandOutput:
         + markdown_table(table, floatfmt=".4g")
         + "\n"
     )
+    update_pages(DOCS, "inventory_speed", config.results_dir)
     return CommandOutput(
         [("simulator speed", table)], {r["case"]: r["sample_periods_per_s"] for r in rows}
     )

@@ -67,11 +67,14 @@ from pgsuite.apps.retrieval.pgrank import (
 from pgsuite.apps.retrieval.policy import MEASURES, PGRankPolicy
 from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
 from pgsuite.core.cli import CommandOutput, markdown_table
+from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+DOCS = ("docs/retrieval.md",)
+"""The doc page whose results blocks the bench refreshes (see :mod:`pgsuite.core.doctables`)."""
 DEPTH = 100
 """Depth of every run (Recall@100) and of the BM25 list the dense model re-ranks."""
 BASELINES = ("BM25", "dense", "BM25>dense", "RRF")
@@ -331,6 +334,7 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
         if not comparison.empty:
             table = markdown_table(comparison, floatfmt=".4f")
             file.write(f"\n{COMPARISON_TITLE}\n\n{table}\n")
+    update_pages(DOCS, config.name, config.results_dir)  # after the notes appended to the .md
     summary_table = summarize(rows, list(METRICS))
     summary = {
         "csv": str(paths["csv"]),

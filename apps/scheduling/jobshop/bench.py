@@ -35,7 +35,11 @@ from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
 from pgsuite.apps.scheduling.jobshop.solver import SolverOptions, parse_method
 from pgsuite.core.bench import merge_rows, run_grid, write_results
 from pgsuite.core.cli import CommandOutput, markdown_table
+from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
+
+DOCS = ("docs/jobshop.md",)
+"""The doc page whose results blocks the suites refresh (see :mod:`pgsuite.core.doctables`)."""
 
 DEFAULT_METHODS = (
     "greedy",
@@ -159,7 +163,9 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
         after_each=save_finished,
     )
     rows = with_saved(new)
-    paths = write_results(rows, name, ["gap_pct", "time_s"], config.results_dir, title=title)
+    paths = write_results(
+        rows, name, ["gap_pct", "time_s"], config.results_dir, title=title, docs=DOCS
+    )
     wide = wide_table(rows)
     wide_path = config.results_dir / f"{name}_wide.md"
     counts = rows.groupby("method")["instance"].nunique()
@@ -169,6 +175,7 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
         + markdown_table(wide.reset_index())
         + "\n"
     )
+    update_pages(DOCS, f"{name}_wide", config.results_dir)
     summary = {
         "csv": str(paths["csv"]),
         "md": str(wide_path),
@@ -216,6 +223,7 @@ def speed(config: JobShopBenchConfig) -> CommandOutput:
     (config.results_dir / "jobshop_speed.md").write_text(
         "# Job shop: simulator and policy speed\n\n" + table.to_markdown(index=False) + "\n"
     )
+    update_pages(DOCS, "jobshop_speed", config.results_dir)
     return CommandOutput([("speed", table)], {r["case"]: r["value"] for r in rows})
 
 
