@@ -5,6 +5,8 @@ Adam with eps 1e-5 and optional linear learning-rate annealing, GAE, per-minibat
 normalisation, clipped surrogate and value losses, entropy bonus, global gradient-norm clipping and
 an optional approximate-KL early stop. Two additions: masked discrete actions (the env's
 ``action_masks()`` feed the policy) and bootstrapping of time-limit truncations from ``final_obs``.
+:class:`PPOCallback` hooks into training (SB3's ``BaseCallback`` style): curricula, custom logging,
+stopping rules.
 
 The agent is any ``nn.Module`` with ``forward(obs, action_mask=None) -> (distribution, value [B])``;
 :class:`MLPActorCritic` is the standard one for flat observations and discrete actions. One PPO
@@ -18,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +126,34 @@ def _select(obs: Observation, index: torch.Tensor) -> Observation:
     return Batch.from_data_list(obs.index_select(index))
 
 
+class PPOCallback:
+    """Hooks into PPO training, in the style of Stable-Baselines3's ``BaseCallback``.
+
+    Subclass and override what you need; every hook gets the :class:`PPO` object, so it can read or
+    change the env, the agent, the buffer or ``ppo.obs`` (``None`` makes the next rollout start
+    fresh episodes). Hooks that consume no randomness leave training bit-identical. Order per
+    iteration: ``on_rollout_start``, rollout, ``on_rollout_end``, update, ``on_iteration_end``.
+    """
+
+    def on_training_start(self, ppo: PPO) -> None:
+        """Called once by :func:`train_ppo` before the first iteration (also when resuming)."""
+
+    def on_rollout_start(self, ppo: PPO, iteration: int) -> None:
+        """Called before iteration ``iteration`` (0-based) collects its rollout."""
+
+    def on_rollout_end(self, ppo: PPO, iteration: int, stats: dict[str, float]) -> None:
+        """Called once the rollout and its advantages are in ``ppo.buffer``, before the update;
+        ``stats`` holds the rollout's episode statistics (``episodes``, ``episode_return``, ...)."""
+
+    def on_iteration_end(self, ppo: PPO, iteration: int, metrics: dict[str, float]) -> bool:
+        """Called after the update with the iteration's metrics (entries added to ``metrics`` are
+        logged); return False to stop training after this iteration."""
+        return True
+
+    def on_training_end(self, ppo: PPO, result: TrainResult) -> None:
+        """Called once by :func:`train_ppo` after training stopped, with its result."""
+
+
 class PPO:
     """PPO state (agent, optimiser, rollout buffer, current observations) and one iteration.
 
@@ -132,10 +162,21 @@ class PPO:
         agent: ``forward(obs, action_mask) -> (distribution, value)``.
         config: hyper-parameters.
         seed: seeds environment resets and minibatch shuffling.
+        callbacks: hooks called in order at each point of every iteration.
     """
 
-    def __init__(self, env: BatchedEnv, agent: nn.Module, config: PPOConfig, seed: int = 0) -> None:
+    def __init__(
+        self,
+        env: BatchedEnv,
+        agent: nn.Module,
+        config: PPOConfig,
+        seed: int = 0,
+        callbacks: Sequence[PPOCallback] = (),
+    ) -> None:
         self.env, self.agent, self.config, self.seed = env, agent, config, seed
+        self.callbacks = list(callbacks)
+        self.stop_requested = False
+        """Set when a callback's ``on_iteration_end`` returned False."""
         batch_size = config.num_steps * env.num_envs
         self.num_iterations = config.total_timesteps // batch_size
         if self.num_iterations < 1:
@@ -207,13 +248,20 @@ class PPO:
         return stats
 
     def iteration(self, iteration: int) -> dict[str, float]:
-        """Collect one rollout and run the PPO update on it; returns the iteration's metrics."""
+        """Collect one rollout and run the PPO update on it; returns the iteration's metrics.
+
+        Sets :attr:`stop_requested` when a callback asks to stop.
+        """
         cfg = self.config
         start = time.perf_counter()
         lr = cfg.learning_rate * (1.0 - iteration / self.num_iterations if cfg.anneal_lr else 1.0)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        for callback in self.callbacks:
+            callback.on_rollout_start(self, iteration)
         stats = self._rollout(iteration)
+        for callback in self.callbacks:
+            callback.on_rollout_end(self, iteration, stats)
         sums: dict[str, float] = {}
         updates = 0
         for _ in range(cfg.update_epochs):
@@ -252,7 +300,11 @@ class PPO:
         metrics["learning_rate"] = lr
         metrics["timesteps"] = float((iteration + 1) * cfg.num_steps * self.env.num_envs)
         metrics["steps_per_s"] = cfg.num_steps * self.env.num_envs / (time.perf_counter() - start)
-        return {**metrics, **stats}
+        metrics = {**metrics, **stats}
+        for callback in self.callbacks:
+            if callback.on_iteration_end(self, iteration, metrics) is False:
+                self.stop_requested = True
+        return metrics
 
 
 def evaluate_policy(
@@ -314,23 +366,38 @@ def train_ppo(
     evaluate_fn: Callable[[], Mapping[str, float]] | None = None,
     seed: int = 0,
     stateful: Mapping[str, Any] | None = None,
+    callbacks: Sequence[PPOCallback] = (),
 ) -> tuple[TrainResult, PPO]:
     """Train ``agent`` on ``env`` with PPO under the shared :class:`~pgsuite.core.trainer.Trainer`.
 
     ``trainer_config.max_steps`` is set to the number of PPO iterations implied by
     ``config.total_timesteps``; its other fields (evaluation, early stopping, checkpoints, resume,
-    logging) apply as usual.
+    logging) apply as usual. ``stateful`` objects are checkpointed beside the shuffling generator;
+    ``callbacks`` hook into every iteration (a False from ``on_iteration_end`` stops training
+    after that iteration, with stop reason ``"requested"``).
     """
-    ppo = PPO(env, agent, config, seed)
+    ppo = PPO(env, agent, config, seed, callbacks)
     trainer_config = dataclasses.replace(
         trainer_config or TrainerConfig(), max_steps=ppo.num_iterations
     )
+
+    def step(iteration: int) -> dict[str, float]:
+        metrics = ppo.iteration(iteration)
+        if ppo.stop_requested:
+            trainer.request_stop()
+        return metrics
+
     trainer = Trainer(
         trainer_config,
-        ppo.iteration,
+        step,
         model=agent,
         optimizer=ppo.optimizer,
         evaluate_fn=evaluate_fn,
         stateful={"shuffle_generator": GeneratorState(ppo.shuffle_generator), **(stateful or {})},
     )
-    return trainer.fit(), ppo
+    for callback in ppo.callbacks:
+        callback.on_training_start(ppo)
+    result = trainer.fit()
+    for callback in ppo.callbacks:
+        callback.on_training_end(ppo, result)
+    return result, ppo

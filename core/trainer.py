@@ -147,7 +147,8 @@ class TrainResult:
 
     steps: int
     """Steps completed in total, including those before a resume."""
-    stop_reason: Literal["max_steps", "early_stopping", "time_limit", "interrupted"]
+    stop_reason: Literal["max_steps", "early_stopping", "time_limit", "interrupted", "requested"]
+    """``requested``: the step function called :meth:`Trainer.request_stop`."""
     best_value: float | None
     """Best dev metric seen (None without evaluation)."""
     best_step: int | None
@@ -221,6 +222,12 @@ class Trainer:
         self.last_eval_s = 0.0
         """Duration of the last dev evaluation in seconds (0 until one ran): the time budget
         keeps room for a final one."""
+        self.stop_requested = False
+
+    def request_stop(self) -> None:
+        """End training after the current step (evaluated and checkpointed like the last one);
+        step functions call it, e.g. for a callback's stopping rule."""
+        self.stop_requested = True
 
     # -- checkpoints ---------------------------------------------------------------------------
     @property
@@ -299,9 +306,9 @@ class Trainer:
         self.logger = MetricLogger(
             cfg.out, cfg.tensorboard, resume_step=self.step if cfg.resume else None
         )
-        stop_reason: Literal["max_steps", "early_stopping", "time_limit", "interrupted"] = (
-            "max_steps"
-        )
+        stop_reason: Literal[
+            "max_steps", "early_stopping", "time_limit", "interrupted", "requested"
+        ] = "max_steps"
         metrics: dict[str, float] = {}
         bar = progress(
             total=cfg.max_steps,
@@ -344,6 +351,11 @@ class Trainer:
                         self.save()
                     if interrupt.raised:
                         stop_reason = "interrupted"
+                        break
+                    if self.stop_requested:
+                        stop_reason = "requested"
+                        if self.evaluate_fn is not None and not due_eval:
+                            self.logger.log(self.step, self._evaluate(), "dev")
                         break
                     if (
                         cfg.max_time_s is not None

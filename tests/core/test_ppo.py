@@ -12,7 +12,13 @@ from pgsuite.core.distributions import BetaHead, MaskedCategorical
 from pgsuite.core.envs import GymVectorEnv, StepResult
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.nn import MLP, GraphEncoder, dense_node_scores, global_pool
-from pgsuite.core.ppo import MLPActorCritic, PPOConfig, evaluate_policy, train_ppo
+from pgsuite.core.ppo import (
+    MLPActorCritic,
+    PPOCallback,
+    PPOConfig,
+    evaluate_policy,
+    train_ppo,
+)
 from pgsuite.core.seeding import seed_everything
 from pgsuite.core.trainer import TrainerConfig
 
@@ -219,3 +225,59 @@ def test_ppo_learns_bounded_continuous_action_with_beta_head() -> None:
     train_ppo(TargetEnv(32), agent, config, TrainerConfig(progress=False))
     score = evaluate_policy(TargetEnv(32), agent, 128, seed=1)
     assert score["mean_return"] > -0.03  # random Beta(1, 1)-ish actions score about -0.25
+
+
+class _Recorder(PPOCallback):
+    """Records every hook call; returns False from ``on_iteration_end`` at ``stop_at``."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        self.stop_at, self.calls = stop_at, []
+
+    def on_training_start(self, ppo) -> None:
+        self.calls.append(("training_start",))
+
+    def on_rollout_start(self, ppo, iteration) -> None:
+        self.calls.append(("rollout_start", iteration))
+
+    def on_rollout_end(self, ppo, iteration, stats) -> None:
+        assert ppo.buffer.advantages.shape == (ppo.config.num_steps, ppo.env.num_envs)
+        self.calls.append(("rollout_end", iteration))
+
+    def on_iteration_end(self, ppo, iteration, metrics) -> bool:
+        assert "pg_loss" in metrics
+        self.calls.append(("iteration_end", iteration))
+        return iteration != self.stop_at
+
+    def on_training_end(self, ppo, result) -> None:
+        self.calls.append(("training_end", result.steps))
+
+
+def _trained_parameters(callbacks) -> tuple[list[torch.Tensor], object]:
+    seed_everything(0)
+    agent = MLPActorCritic(4, 4, hidden=(16,))
+    result, _ = train_ppo(
+        IdentityEnv(8, masked=True),
+        agent,
+        _fast_config(8 * 4 * 5),
+        TrainerConfig(progress=False),
+        callbacks=callbacks,
+    )
+    return [p.detach().clone() for p in agent.parameters()], result
+
+
+def test_noop_callback_leaves_training_bit_identical() -> None:
+    plain, plain_result = _trained_parameters([])
+    hooked, hooked_result = _trained_parameters([PPOCallback(), _Recorder()])
+    assert all(torch.equal(a, b) for a, b in zip(plain, hooked, strict=True))
+    assert plain_result.last_metrics["loss"] == hooked_result.last_metrics["loss"]
+
+
+def test_callback_hooks_run_in_order_and_false_stops_at_that_iteration() -> None:
+    recorder = _Recorder(stop_at=2)
+    _, result = _trained_parameters([recorder])
+    assert result.steps == 3
+    assert result.stop_reason == "requested"
+    per_iteration = [
+        (name, i) for i in range(3) for name in ("rollout_start", "rollout_end", "iteration_end")
+    ]
+    assert recorder.calls == [("training_start",), *per_iteration, ("training_end", 3)]

@@ -28,9 +28,9 @@ from pgsuite.apps.scheduling.jobshop.rules import dispatch
 from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
 from pgsuite.core.checkpoint import load_checkpoint
 from pgsuite.core.errors import ConfigError, DataError
-from pgsuite.core.ppo import PPO, PPOConfig
+from pgsuite.core.ppo import PPO, PPOCallback, PPOConfig, train_ppo
 from pgsuite.core.seeding import GeneratorState, seed_everything
-from pgsuite.core.trainer import Trainer, TrainerConfig
+from pgsuite.core.trainer import TrainerConfig
 
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
@@ -140,6 +140,34 @@ class CurriculumEnv(JobShopBatchEnv):
         return True
 
 
+class Curriculum(PPOCallback):
+    """Plans ``env``'s stages over the PPO iterations and switches size before each rollout
+    (a switch starts fresh episodes); also after a resume, since the stage follows the iteration."""
+
+    def __init__(self, env: CurriculumEnv) -> None:
+        self.env = env
+
+    def on_training_start(self, ppo: PPO) -> None:
+        self.env.plan(ppo.num_iterations)
+
+    def on_rollout_start(self, ppo: PPO, iteration: int) -> None:
+        if self.env.set_iteration(iteration):
+            ppo.obs = None
+
+
+class _RunFolder(PPOCallback):
+    """Writes ``config.json`` into the run folder once PPO accepted the configuration."""
+
+    def __init__(self, config: JobShopTrainConfig, agent: JobShopActorCritic) -> None:
+        self.config, self.agent = config, agent
+
+    def on_training_start(self, ppo: PPO) -> None:
+        trainer_config = self.config.trainer
+        if trainer_config.out is None:
+            return
+        save_train_config(trainer_config.out, self.config)
+
+
 def _dev_set(config: JobShopTrainConfig) -> tuple[JobShopSimulator, float]:
     jobs, machines = config.parsed_sizes[-1]
     instances = [
@@ -165,14 +193,7 @@ def train(config: JobShopTrainConfig) -> dict[str, Any]:
     if ppo_config.num_steps < jobs * machines:
         ppo_config = dataclasses.replace(ppo_config, num_steps=jobs * machines)
     env = CurriculumEnv(config)
-    ppo = PPO(env, agent, ppo_config, seed=config.seed)
-    env.plan(ppo.num_iterations)
     dev_sim, dev_mwkr = _dev_set(config)
-
-    def iteration(step: int) -> dict[str, float]:
-        if env.set_iteration(step):
-            ppo.obs = None  # start fresh episodes of the new size
-        return ppo.iteration(step)
 
     def evaluate() -> dict[str, float]:
         makespan = float(greedy_makespans(agent, dev_sim, config.policy.nondelay).mean())
@@ -182,21 +203,16 @@ def train(config: JobShopTrainConfig) -> dict[str, Any]:
             "dev_gap_to_mwkr_pct": 100 * (makespan / dev_mwkr - 1),
         }
 
-    trainer_config = dataclasses.replace(config.trainer, max_steps=ppo.num_iterations)
-    if trainer_config.out is not None:
-        save_train_config(trainer_config.out, config)
-    trainer = Trainer(
-        trainer_config,
-        iteration,
-        model=agent,
-        optimizer=ppo.optimizer,
-        evaluate_fn=evaluate,
-        stateful={
-            "shuffle_generator": GeneratorState(ppo.shuffle_generator),
-            "instance_generator": GeneratorState(env.source.rng),
-        },
+    result, _ = train_ppo(
+        env,
+        agent,
+        ppo_config,
+        config.trainer,
+        evaluate,
+        seed=config.seed,
+        stateful={"instance_generator": GeneratorState(env.source.rng)},
+        callbacks=[_RunFolder(config, agent), Curriculum(env)],
     )
-    result = trainer.fit()
     return {
         "iterations": result.steps,
         "stop_reason": result.stop_reason,
