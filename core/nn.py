@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch_geometric.data import Batch
 from torch_geometric.nn import (
     GATv2Conv,
     GINConv,
@@ -22,6 +23,7 @@ from torch_geometric.nn import (
     global_mean_pool,
 )
 
+from pgsuite.core.distributions import MaskedCategorical
 from pgsuite.core.errors import ConfigError
 
 
@@ -296,3 +298,41 @@ def dense_node_scores(
         dense_candidates, _ = to_dense_batch(candidates.unsqueeze(-1), batch)
         mask = present & dense_candidates.squeeze(-1)
     return logits.squeeze(-1), mask
+
+
+class GraphActorCritic(nn.Module):
+    """Actor-critic over graph observations whose actions are nodes (dispatch an operation, pick
+    an item): a :class:`GraphEncoder`, a per-node scoring :class:`MLP` (the actor) and a critic
+    :class:`MLP` on the mean-pooled node embeddings.
+
+    ``forward(obs, action_mask=None) -> (MaskedCategorical over [G, N_max], value [G])`` for a
+    torch-geometric ``Batch`` of ``G`` graphs (``obs.x [N, in_dim]``, ``obs.edge_index [2, E]``,
+    ``obs.batch [N]``); action ``a`` of graph ``g`` is its ``a``-th node (see
+    :func:`dense_node_scores`), so :class:`core.ppo.PPO` can drive it directly.
+
+    Args:
+        in_dim: node feature width ``F``.
+        hidden_dim: embedding width ``H`` of the encoder and of the MLPs' hidden layer.
+        num_layers: message-passing blocks of the encoder.
+        conv: ``"gin"`` or ``"gat"`` (see :class:`GraphEncoder`).
+    """
+
+    def __init__(
+        self, in_dim: int, hidden_dim: int = 64, num_layers: int = 2, conv: str = "gin"
+    ) -> None:
+        super().__init__()
+        self.encoder = GraphEncoder(in_dim, hidden_dim, num_layers=num_layers, conv=conv)
+        self.actor = MLP(hidden_dim, (hidden_dim,), 1, output_std=0.01)
+        self.critic = MLP(hidden_dim, (hidden_dim,), 1)
+
+    def forward(
+        self, obs: Batch, action_mask: torch.Tensor | None = None
+    ) -> tuple[MaskedCategorical, torch.Tensor]:
+        """``action_mask``: optional bool ``[G, N_max]`` of choosable nodes, applied on top of the
+        padding mask. Returns ``(MaskedCategorical with logits [G, N_max], value [G])``."""
+        h = self.encoder(obs.x, obs.edge_index)
+        logits, mask = dense_node_scores(self.actor(h).squeeze(-1), obs.batch)
+        if action_mask is not None:
+            mask = mask & action_mask
+        value = self.critic(global_pool(h, obs.batch)).squeeze(-1)
+        return MaskedCategorical(logits=logits, mask=mask), value

@@ -8,7 +8,7 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 
 from pgsuite.core.errors import ConfigError
-from pgsuite.core.nn import ELU, MLP, GraphEncoder, global_pool, layer_init
+from pgsuite.core.nn import ELU, MLP, GraphActorCritic, GraphEncoder, global_pool, layer_init
 
 IN_DIM, HIDDEN, EDGE_DIM = 5, 16, 3
 ENCODERS = [
@@ -135,3 +135,19 @@ def test_elu_matches_torch_elu_and_its_gradient() -> None:
     torch.testing.assert_close(x.grad, x_ref.grad, atol=1e-6, rtol=0)
     x64 = torch.randn(40, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 3
     assert torch.autograd.gradcheck(ELU(), (x64.requires_grad_(True),))
+
+
+def test_graph_actor_critic_scores_nodes_of_each_graph() -> None:
+    torch.manual_seed(0)
+    graphs = [Data(x=torch.randn(n, 3), edge_index=torch.tensor([[0, 1], [1, 0]])) for n in (3, 5)]
+    obs = Batch.from_data_list(graphs)
+    agent = GraphActorCritic(3, 8)
+    dist, value = agent(obs)
+    assert dist.logits.shape == (2, 5)
+    assert value.shape == (2,)
+    assert dist.mask.tolist() == [[True] * 3 + [False] * 2, [True] * 5]
+    only_last = torch.zeros(2, 5, dtype=torch.bool)
+    only_last[:, -1] = True
+    only_last[0, 2] = True  # graph 0 has 3 nodes: its last is node 2
+    dist, _ = agent(obs, only_last)
+    assert dist.sample().tolist() == [2, 4]

@@ -8,10 +8,10 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 
 from pgsuite.core.demo import CARTPOLE_ENVS, CARTPOLE_PPO
-from pgsuite.core.distributions import BetaHead, MaskedCategorical
+from pgsuite.core.distributions import BetaHead
 from pgsuite.core.envs import GymVectorEnv, StepResult
 from pgsuite.core.errors import ConfigError
-from pgsuite.core.nn import MLP, GraphEncoder, dense_node_scores, global_pool
+from pgsuite.core.nn import MLP, GraphActorCritic
 from pgsuite.core.ppo import (
     MLPActorCritic,
     PPOCallback,
@@ -98,22 +98,6 @@ class NodePickEnv:
         return None
 
 
-class GraphActorCritic(nn.Module):
-    """GNN actor scoring nodes and a pooled critic: the shape of the scheduling policies."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.encoder = GraphEncoder(2, 16, num_layers=2)
-        self.actor = MLP(16, (16,), 1, output_std=0.01)
-        self.critic = MLP(16, (16,), 1)
-
-    def forward(self, obs: Batch, action_mask: torch.Tensor | None = None):
-        h = self.encoder(obs.x, obs.edge_index)
-        logits, mask = dense_node_scores(self.actor(h).squeeze(-1), obs.batch)
-        value = self.critic(global_pool(h, obs.batch)).squeeze(-1)
-        return MaskedCategorical(logits=logits, mask=mask), value
-
-
 def _fast_config(total: int) -> PPOConfig:
     return PPOConfig(
         total_timesteps=total, num_steps=4, learning_rate=3e-3, update_epochs=4, num_minibatches=2
@@ -134,7 +118,7 @@ def test_ppo_learns_identity(masked: bool) -> None:
 
 def test_ppo_learns_node_selection_on_graphs() -> None:
     seed_everything(0)
-    agent = GraphActorCritic()
+    agent = GraphActorCritic(2, 16)
     before = evaluate_policy(NodePickEnv(16), agent, 64, greedy=False, seed=1)["mean_return"]
     train_ppo(NodePickEnv(16), agent, _fast_config(3_072), TrainerConfig(progress=False))
     after = evaluate_policy(NodePickEnv(16), agent, 64, seed=1)["mean_return"]
