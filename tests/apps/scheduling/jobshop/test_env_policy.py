@@ -22,6 +22,7 @@ from pgsuite.apps.scheduling.jobshop.policy import (
     disjunctive_edge_index,
 )
 from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
+from pgsuite.core.envs import check_batched_env
 from pgsuite.core.errors import ConfigError
 
 
@@ -49,6 +50,14 @@ def test_maskable_ppo_trains_on_the_env() -> None:
         obs, _, done, _, info = env.step(int(action))
     assert not info["invalid_action"]
     assert info["makespan"] > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"reward": "dense"}, {"reward": "sparse", "insertion": False, "nondelay": False}],
+)
+def test_batched_env_passes_the_batched_env_check(kwargs: dict) -> None:
+    check_batched_env(JobShopBatchEnv(3, InstanceSource(jobs=4, machines=3), **kwargs), steps=30)
 
 
 def test_episodes_are_seeded_and_dense_rewards_telescope() -> None:
