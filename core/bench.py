@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from pgsuite.core.cli import markdown_table
+from pgsuite.core.distributed import BackendConfig, CellError, run_local, run_ray
 from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError, PgsuiteError
 from pgsuite.core.progress import progress as progress_report
@@ -48,6 +48,7 @@ def run_grid(
     groups: Mapping[str, str] | None = None,
     progress: bool = True,
     after_each: Callable[[pd.DataFrame], None] | None = None,
+    backend: BackendConfig | None = None,
 ) -> pd.DataFrame:
     """Run every method on every instance with every seed.
 
@@ -59,9 +60,12 @@ def run_grid(
         groups: instance name -> group name (e.g. a size class); must cover every instance. When
             ``None`` (default) each instance is its own group.
         progress: show a progress bar over the grid (default ``True``).
-        after_each: called with the rows so far (as returned) after every cell, e.g. to save
-            the finished cells of a long grid so that an interrupted run loses only the cell in
-            progress.
+        after_each: called with the rows finished so far (in grid order) after every cell, e.g.
+            to save the finished cells of a long grid so that an interrupted run loses only the
+            cells in progress.
+        backend: where the cells run (default: one after another in this process); with
+            ``backend="ray"`` each cell is a Ray task (:mod:`pgsuite.core.distributed`; methods
+            and instances must then be picklable by cloudpickle), a failed cell is retried once.
 
     Returns:
         One row per (method, instance, seed), in grid order, with columns
@@ -71,7 +75,8 @@ def run_grid(
     Raises:
         ConfigError: on an empty grid, an instance missing from ``groups``, or a method
             returning a reserved column name.
-        BenchmarkError: when a method raises; chained from the original exception.
+        BenchmarkError: when a method raises (on Ray: twice); chained from the original
+            exception.
     """
     if not (methods and instances and seeds):
         raise ConfigError("run_grid needs at least one method, one instance and one seed")
@@ -80,27 +85,34 @@ def run_grid(
     missing = [name for name in instances if name not in groups]
     if missing:
         raise ConfigError(f"groups has no entry for instance(s) {missing}")
+    backend = backend or BackendConfig()
 
-    rows: list[dict[str, Any]] = []
     cells = list(itertools.product(methods, instances, seeds))
-    for method, instance, seed in progress_report(cells, desc="benchmark", disable=not progress):
-        start = time.perf_counter()
-        try:
-            metrics = methods[method](instances[instance], seed)
-        except Exception as exc:
-            raise BenchmarkError(
-                f"method {method!r} failed on instance {instance!r} with seed {seed}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        elapsed = time.perf_counter() - start
-        reserved = set(metrics) & {*_KEYS, _TIME}
-        if reserved:
-            raise ConfigError(f"method {method!r} returned reserved metric name(s) {reserved}")
-        row = dict(zip(_KEYS, (method, instance, groups[instance], seed), strict=True))
-        rows.append({**row, **{k: float(v) for k, v in metrics.items()}, _TIME: elapsed})
-        if after_each is not None:
-            after_each(_frame(rows))
-    return _frame(rows)
+    if backend.backend == "ray":
+        finished = run_ray(methods, instances, cells, backend)
+    else:
+        finished = run_local(methods, instances, cells)
+    rows: dict[int, dict[str, Any]] = {}
+    bar = progress_report(total=len(cells), desc="benchmark", disable=not progress)
+    try:
+        for index, metrics, elapsed in finished:
+            method, instance, seed = cells[index]
+            reserved = set(metrics) & {*_KEYS, _TIME}
+            if reserved:
+                raise ConfigError(f"method {method!r} returned reserved metric name(s) {reserved}")
+            keys = dict(zip(_KEYS, (method, instance, groups[instance], seed), strict=True))
+            rows[index] = {**keys, **metrics, _TIME: elapsed}
+            bar.update(1)
+            if after_each is not None:
+                after_each(_frame([rows[i] for i in sorted(rows)]))
+    except CellError as error:
+        method, instance, seed = error.cell
+        raise BenchmarkError(
+            f"method {method!r} failed on instance {instance!r} with seed {seed}: {error.detail}"
+        ) from error.__cause__
+    finally:
+        bar.close()
+    return _frame([rows[i] for i in sorted(rows)])
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -345,16 +345,22 @@ def emit(output: CommandOutput, as_json: bool) -> None:
             print(f"{key}: {_summary_value(value)}")
 
 
+def silence_known_warnings() -> None:
+    """Hide warnings that every run would print and no user can act on (in the CLI process and
+    in Ray workers)."""
+    # torch-geometric still calls torch.jit.script, which warns on every start with torch >= 2.10
+    warnings.filterwarnings(
+        "ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning
+    )
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``pgsuite``; returns the process exit status."""
-    # torch-geometric still calls torch.jit.script, which warns on every start with torch >= 2.10
-    warnings.filterwarnings(
-        "ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning
-    )
+    silence_known_warnings()
     from pgsuite.core.demo import demo_command
 
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from pgsuite.core.errors import ConfigError
+
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     """Seed Python's, NumPy's and torch's global generators.
@@ -22,7 +24,7 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
             implementation warn instead of failing).
     """
     if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+        raise ConfigError(f"seed must be non-negative, got {seed}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 import torch
 
 from pgsuite.core.checkpoint import load_checkpoint, save_checkpoint
-from pgsuite.core.errors import ConfigError, NonFiniteLossError, check_finite
+from pgsuite.core.errors import ConfigError, DataError, NonFiniteLossError, check_finite
 from pgsuite.core.logger import MetricLogger, plot_learning_curves
 from pgsuite.core.progress import progress
 from pgsuite.core.seeding import rng_state, set_rng_state
@@ -101,6 +101,34 @@ class TrainerConfig:
             raise ConfigError("resume needs --out, the run folder holding checkpoint.pt")
         if self.out is not None:
             self.out = Path(self.out)
+
+
+_PAYLOAD_KEYS = ("step", "model", "optimizer", "stateful", "rng", "early_stopping", "best_model")
+
+
+def resumable_checkpoint(config: TrainerConfig, model: torch.nn.Module) -> dict[str, Any]:
+    """The payload of ``<config.out>/checkpoint.pt``, checked to be a trainer checkpoint of a model
+    with ``model``'s parameter names and shapes. Apps call it before writing anything into a run
+    folder they resume, so that a bad checkpoint leaves the folder as it was.
+
+    Raises:
+        DataError: the file is missing, unreadable, not a trainer checkpoint, or holds another
+            model (another app's, or other layer sizes).
+    """
+    assert config.out is not None
+    path = config.out / CHECKPOINT_NAME
+    payload = load_checkpoint(path)
+    missing = [key for key in _PAYLOAD_KEYS if key not in payload]
+    if missing:
+        raise DataError(f"{path} is not a training checkpoint (no {missing[0]!r}); cannot resume")
+    saved, expected = payload["model"], model.state_dict()
+    shapes = {k: tuple(v.shape) for k, v in saved.items()} if isinstance(saved, dict) else None
+    if shapes != {k: tuple(v.shape) for k, v in expected.items()}:
+        raise DataError(
+            f"{path} holds another model than this run's (another app's, or other layer sizes); "
+            "cannot resume"
+        )
+    return payload
 
 
 class EarlyStopping:
@@ -262,15 +290,21 @@ class Trainer:
 
     def _restore(self) -> None:
         assert self.checkpoint_path is not None
-        payload = load_checkpoint(self.checkpoint_path)
+        payload = resumable_checkpoint(self.config, self.model)
         self.model.load_state_dict(payload["model"])
-        if self.optimizer is not None and payload["optimizer"] is not None:
-            self.optimizer.load_state_dict(payload["optimizer"])
         missing = set(self.stateful) - set(payload["stateful"])
         if missing:
             raise ConfigError(f"checkpoint lacks state for {sorted(missing)}; cannot resume")
-        for name, obj in self.stateful.items():
-            obj.load_state_dict(payload["stateful"][name])
+        try:
+            if self.optimizer is not None and payload["optimizer"] is not None:
+                self.optimizer.load_state_dict(payload["optimizer"])
+            for name, obj in self.stateful.items():
+                obj.load_state_dict(payload["stateful"][name])
+        except (KeyError, ValueError, TypeError, RuntimeError) as error:
+            raise DataError(
+                f"{self.checkpoint_path}: the optimiser or training state does not fit this run "
+                f"({type(error).__name__}: {error}); cannot resume"
+            ) from error
         self.early_stopping.load_state_dict(payload["early_stopping"])
         self.best_state = payload["best_model"]
         self.step = payload["step"]

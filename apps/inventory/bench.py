@@ -50,6 +50,7 @@ from pgsuite.apps.inventory.settings import SettingConfig, build_setting
 from pgsuite.apps.inventory.sim import InventorySimulator
 from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
 from pgsuite.core.cli import CommandOutput, markdown_table
+from pgsuite.core.distributed import BackendConfig
 from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.estimators import mean_cost
@@ -91,6 +92,7 @@ class BenchConfig:
     hdpo: HDPOConfig = field(default_factory=HDPOConfig)
     results_dir: Path = Path("benchmarks/results")
     """Folder for the CSV / Markdown / PNG results."""
+    backend: BackendConfig = field(default_factory=BackendConfig)
 
 
 @dataclass
@@ -201,7 +203,7 @@ def _report(
     title: str,
     metrics: list[str],
 ) -> CommandOutput:
-    rows = run_grid(_selected(config, methods), instances, config.seeds)
+    rows = run_grid(_selected(config, methods), instances, config.seeds, backend=config.backend)
     rows = merge_rows(rows, config.results_dir / f"{name}.csv")
     write_results(rows, name, metrics, config.results_dir, title=title, docs=DOCS)
     table = summarize(rows, metrics, by=("method", "instance"))
@@ -297,7 +299,7 @@ def warehouse(config: BenchConfig) -> CommandOutput:
         "HDPO base-stock": _hdpo_method(config, "base_stock"),
     }
     metrics = ["test_cost", "train_steps", "train_time_s"]
-    rows = run_grid(_selected(config, methods), instances, config.seeds)
+    rows = run_grid(_selected(config, methods), instances, config.seeds, backend=config.backend)
     rows = merge_rows(rows, config.results_dir / "inventory_warehouse.csv")
     title = "One warehouse, n stores (lost sales): test cost by training-set size"
     write_results(rows, "inventory_warehouse", metrics, config.results_dir, title=title, docs=DOCS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from pgsuite.apps.inventory.settings import SettingConfig
 from pgsuite.core.cli import App, Command, CommandOutput
 from pgsuite.core.demo import DemoConfig
 from pgsuite.core.errors import ConfigError
+from pgsuite.core.runs import save_results
 from pgsuite.core.trainer import TrainerConfig
 
 
@@ -34,7 +34,7 @@ def train(config: TrainConfig) -> CommandOutput:
     summary.update({f"test_{k}": v for k, v in run.test().items()})
     summary.update(gap_to_reference(config.setting, summary["test_cost"]))
     if config.trainer.out is not None:
-        (config.trainer.out / "results.json").write_text(json.dumps(summary, indent=2))
+        save_results(config.trainer.out, summary)
     return CommandOutput([("HDPO training", pd.DataFrame([summary]))], summary)
 
 
@@ -48,6 +48,12 @@ class EvalConfig:
     """Test scenarios (default: the run's)."""
     test_periods: int | None = None
     """Test horizon in periods (default: the run's)."""
+
+    def __post_init__(self) -> None:
+        for name in ("test_samples", "test_periods"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be >= 1, got {value}")
 
 
 def evaluate(config: EvalConfig) -> CommandOutput:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -95,7 +96,7 @@ def load_demand_csv(path: str | Path) -> pd.DataFrame:
     Returns a ``[periods x locations]`` table (rows sorted by period, columns by location).
 
     Raises:
-        DataError: missing file or columns, non-numeric or negative demand, missing pairs.
+        DataError: missing file or columns, non-integer periods, non-numeric, infinite or negative demand, missing pairs.
     """
     path = Path(path)
     if not path.is_file():
@@ -109,10 +110,18 @@ def load_demand_csv(path: str | Path) -> pd.DataFrame:
         raise DataError(
             f"{path}: missing column(s) {sorted(missing)}; need period, location, demand"
         )
+    periods = pd.to_numeric(frame["period"], errors="coerce")
+    bad = periods.isna() | (periods != periods.round())
+    if bad.any():
+        row = int(bad.to_numpy().argmax()) + 2  # header is line 1
+        raise DataError(f"{path}:{row}: period must be an integer")
     demand = pd.to_numeric(frame["demand"], errors="coerce")
     if demand.isna().any():
-        row = int(demand.isna().to_numpy().argmax()) + 2  # header is line 1
+        row = int(demand.isna().to_numpy().argmax()) + 2
         raise DataError(f"{path}:{row}: demand is not a number")
+    if not np.isfinite(demand.to_numpy(dtype=float)).all():
+        row = int((~np.isfinite(demand.to_numpy(dtype=float))).argmax()) + 2
+        raise DataError(f"{path}:{row}: demand is infinite")
     if (demand < 0).any():
         row = int((demand < 0).to_numpy().argmax()) + 2
         raise DataError(f"{path}:{row}: negative demand")

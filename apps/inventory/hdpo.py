@@ -13,8 +13,6 @@ A run folder holds ``config.json`` (everything needed to rebuild the run), the t
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import math
 import time
@@ -35,12 +33,13 @@ from pgsuite.apps.inventory.policies import (
 )
 from pgsuite.apps.inventory.settings import Setting, SettingConfig, build_setting
 from pgsuite.apps.inventory.sim import InventorySimulator, Policy
-from pgsuite.core.errors import ConfigError, DataError
+from pgsuite.core.errors import ConfigError
 from pgsuite.core.estimators import mean_cost, pathwise_step
 from pgsuite.core.progress import progress as progress_report
+from pgsuite.core.runs import load_config, save_config
 from pgsuite.core.schedules import linear_warmup
 from pgsuite.core.seeding import GeneratorState, seed_everything
-from pgsuite.core.trainer import Trainer, TrainerConfig
+from pgsuite.core.trainer import Trainer, TrainerConfig, resumable_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +112,13 @@ class HDPOConfig:
                 raise ConfigError(f"{prefix}_warmup must be in [0, {prefix}_periods), got {warmup}")
             if getattr(self, f"{prefix}_samples") < 1:
                 raise ConfigError(f"{prefix}_samples must be >= 1")
+        self.hidden = tuple(self.hidden)
+        if not self.hidden or min(self.hidden) < 1:
+            raise ConfigError(
+                f"hidden needs at least one layer width, each >= 1; got {list(self.hidden)}"
+            )
+        if self.seed < 0:
+            raise ConfigError(f"seed must be non-negative, got {self.seed}")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.learning_rate <= 0:
@@ -289,7 +295,9 @@ class HDPORun:
         """Train under the shared trainer (checkpoints, resume, early stopping, best restore)."""
         trainer_config = self.config.trainer
         if trainer_config.out is not None:
-            save_run_config(trainer_config.out, self.config)
+            if trainer_config.resume:  # a bad checkpoint leaves the run folder untouched
+                resumable_checkpoint(trainer_config, self.policy)
+            save_config(trainer_config.out, self.config)
         trainer = Trainer(
             trainer_config,
             self.step,
@@ -331,29 +339,11 @@ class HDPORun:
         )
 
 
-def _to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return {f.name: _to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-def save_run_config(folder: Path, config: TrainConfig) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(_to_jsonable(config), indent=2))
-
-
 def load_run(folder: Path) -> HDPORun:
     """Rebuild a run from ``folder/config.json`` with the best (else latest) parameters loaded."""
     from pgsuite.core.checkpoint import load_checkpoint
 
-    path = folder / "config.json"
-    if not path.is_file():
-        raise DataError(f"{folder} is not an inventory run folder (no config.json)")
-    raw = json.loads(path.read_text())
+    raw = load_config(folder, "an inventory run folder")
     setting = raw["setting"]
     if setting.get("demand_csv"):
         setting["demand_csv"] = Path(setting["demand_csv"])

@@ -37,7 +37,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,6 +67,7 @@ from pgsuite.apps.retrieval.pgrank import (
 from pgsuite.apps.retrieval.policy import MEASURES, PGRankPolicy
 from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
 from pgsuite.core.cli import CommandOutput, markdown_table
+from pgsuite.core.distributed import BackendConfig
 from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
 
@@ -182,6 +183,7 @@ class RetrievalBenchConfig:
     """File stem of the results."""
     progress: bool = True
     """Show progress bars."""
+    backend: BackendConfig = field(default_factory=BackendConfig)
 
     def __post_init__(self) -> None:
         unknown = [method for method in self.methods if method not in (*BASELINES, *TRAINED)]
@@ -316,11 +318,25 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
     baselines = {m: _baseline(m) for m in BASELINES if m in config.methods}
     if baselines:
         frames.append(
-            run_grid(baselines, {label: instance}, config.seeds[:1], progress=config.progress)
+            run_grid(
+                baselines,
+                {label: instance},
+                config.seeds[:1],
+                progress=config.progress,
+                backend=config.backend,
+            )
         )
     chosen = {m: trained[m] for m in TRAINED if m in config.methods}
     if chosen:
-        frames.append(run_grid(chosen, {label: instance}, config.seeds, progress=config.progress))
+        frames.append(
+            run_grid(
+                chosen,
+                {label: instance},
+                config.seeds,
+                progress=config.progress,
+                backend=config.backend,
+            )
+        )
     rows = pd.concat(frames, ignore_index=True)[["method", "instance", "group", "seed", *METRICS]]
     rows = merge_rows(rows, config.results_dir / f"{config.name}.csv")
     title = (

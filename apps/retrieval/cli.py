@@ -7,7 +7,6 @@ query of ``search`` is the ``--query`` option: the core's command line has no po
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +51,7 @@ from pgsuite.apps.retrieval.policy import MEASURES
 from pgsuite.core.cli import App, Command, CommandOutput
 from pgsuite.core.demo import DemoConfig
 from pgsuite.core.errors import ConfigError, DataError
+from pgsuite.core.runs import save_results
 
 
 @dataclass
@@ -164,7 +164,7 @@ def train_command(config: TrainConfig) -> CommandOutput:
         warm_started = result.encoder if pgrank.warm_start != "none" else None
         save_run(out, result.policy, pgrank, config.encoder, warm_started)
         summary["run"] = str(out)
-        (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        save_results(out, summary)
     return CommandOutput([("PG-Rank training", pd.DataFrame([summary]))], summary)
 
 

@@ -227,7 +227,8 @@ def load_beir(folder: Path, split: str) -> Collection:
 
     Raises:
         ConfigError: ``split`` is not train, dev or test.
-        DataError: missing folder or file, malformed line (message names the file and line).
+        DataError: missing folder or file, malformed line (message names the file and line), no
+            relevant document of the split in the corpus.
     """
     _check_split(split, BEIR_SPLITS, "BEIR")
     folder = _folder(folder, "corpus.jsonl, queries.jsonl and qrels/")
@@ -244,6 +245,12 @@ def load_beir(folder: Path, split: str) -> Collection:
     missing = {doc for judged in qrels.values() for doc in judged if doc not in corpus}
     if missing:
         log.warning("%s: %d judged documents are not in the corpus", folder, len(missing))
+    relevant = {doc for judged in qrels.values() for doc, gain in judged.items() if gain > 0}
+    if relevant and relevant <= missing:
+        raise DataError(
+            f"{folder / 'qrels' / f'{split}.tsv'}: none of the {len(relevant)} relevant documents "
+            f"is in {corpus_path.name} (wrong corpus for these qrels?)"
+        )
     queries = {query: text for query, text in all_queries.items() if query in qrels}
     return Collection(corpus, queries, qrels)
 

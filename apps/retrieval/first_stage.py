@@ -108,7 +108,7 @@ class BM25Retriever:
         config: BM25 settings.
 
     Raises:
-        DataError: the corpus is empty.
+        DataError: the corpus is empty or holds no words.
     """
 
     def __init__(self, corpus: Mapping[str, Document], config: BM25Config | None = None) -> None:
@@ -119,9 +119,13 @@ class BM25Retriever:
         self._row = {doc_id: row for row, doc_id in enumerate(self.doc_ids)}
         self._stemmer = Stemmer.Stemmer("english") if self.config.stemming else None
         self._index = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
-        self._index.index(
-            self._tokenize([document_text(doc) for doc in corpus.values()]), show_progress=False
-        )
+        tokens = self._tokenize([document_text(doc) for doc in corpus.values()])
+        if not any(tokens):
+            raise DataError(
+                f"the corpus's {len(tokens)} documents hold no words to index "
+                "(each is empty or only stop words)"
+            )
+        self._index.index(tokens, show_progress=False)
 
     def _tokenize(self, texts: list[str]) -> list[list[str]]:
         return bm25s.tokenize(

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import logging
 import math
 from collections.abc import Mapping
@@ -96,6 +95,7 @@ from pgsuite.core.advantages import leave_one_out_baseline
 from pgsuite.core.distributions import PlackettLuce
 from pgsuite.core.errors import ConfigError, DataError
 from pgsuite.core.estimators import reinforce_loss
+from pgsuite.core.runs import read_json, write_json
 from pgsuite.core.schedules import linear_warmup
 from pgsuite.core.seeding import seed_everything
 from pgsuite.core.trainer import Trainer, TrainerConfig, TrainResult
@@ -692,7 +692,7 @@ def save_run(
         "data": None if config.data is None else str(config.data),
         "format": config.format,
     }
-    (folder / RUN_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    write_json(folder / RUN_FILE, settings)
     return folder
 
 
@@ -711,8 +711,8 @@ def load_run(folder: Path) -> SavedRun:
             f"{folder}: not a PG-Rank run folder (no {RUN_FILE} and {TOWER_FOLDER}/; "
             "write one with pgsuite retrieval train --out)"
         )
+    settings = read_json(path, "a PG-Rank run folder")
     try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
         encoder = settings["encoder"]
         lexical = bool(settings.get("lexical", False))
         finetune = settings.get("finetune", "query_tower")
@@ -730,5 +730,5 @@ def load_run(folder: Path) -> SavedRun:
             finetune,
             warm_start,
         )
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path}: unreadable run settings ({exc!r})") from None

@@ -159,11 +159,12 @@ def test_ctrl_c_saves_and_resume_matches_uninterrupted(tmp_path: Path) -> None:
 
     run = Regression()
     run.on_step = lambda step: os.kill(os.getpid(), signal.SIGINT) if step == 12 else None
+    handler = signal.getsignal(signal.SIGINT)  # SIG_IGN under nohup / a background job
     result = run.trainer(_config(tmp_path / "b", 30)).fit()
     assert result.stop_reason == "interrupted"
     assert result.steps == 13
     assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["step"] == 13
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler  # restored
 
     resumed = Regression(seed=5)
     resumed.trainer(_config(tmp_path / "b", 30, resume=True)).fit()

@@ -35,6 +35,7 @@ from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
 from pgsuite.apps.scheduling.jobshop.solver import SolverOptions, parse_method
 from pgsuite.core.bench import merge_rows, run_grid, write_results
 from pgsuite.core.cli import CommandOutput, markdown_table
+from pgsuite.core.distributed import BackendConfig
 from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
 
@@ -67,6 +68,7 @@ class JobShopBenchConfig:
     options: SolverOptions = field(default_factory=SolverOptions)
     results_dir: Path = Path("benchmarks/results")
     """Folder for the CSV / Markdown results."""
+    backend: BackendConfig = field(default_factory=BackendConfig)
 
     def __post_init__(self) -> None:
         for method in self.methods:
@@ -161,6 +163,7 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
         [config.options.seed],
         groups={key: size_class(instance) for key, instance in instances.items()},
         after_each=save_finished,
+        backend=config.backend,
     )
     rows = with_saved(new)
     paths = write_results(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,13 +21,14 @@ from pgsuite.apps.scheduling.jobshop.train import JobShopTrainConfig, train
 from pgsuite.core.cli import App, Command, CommandOutput
 from pgsuite.core.demo import DemoConfig
 from pgsuite.core.errors import ConfigError
+from pgsuite.core.runs import save_results
 
 
 def train_command(config: JobShopTrainConfig) -> CommandOutput:
     """Train the dispatching policy with PPO; report the best dev gap to MWKR."""
     summary = train(config)
     if config.trainer.out is not None:
-        (config.trainer.out / "results.json").write_text(json.dumps(summary, indent=2))
+        save_results(config.trainer.out, summary)
     return CommandOutput([("PPO dispatching policy", pd.DataFrame([summary]))], summary)
 
 

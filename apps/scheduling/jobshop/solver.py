@@ -108,6 +108,13 @@ class SolverOptions:
     mttr: float = 2.0
     """Mean repair time of a breakdown, in mean operation durations."""
 
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be non-negative, got {self.seed}")
+        breakdowns_from(self.mtbf, self.mttr)  # raises on bad values before any work
+
     def solver(self) -> Solver:
         return Solver(self.policy, self.workers, self.seed, breakdowns_from(self.mtbf, self.mttr))
 

@@ -11,7 +11,6 @@ needed to rebuild the policy.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,9 @@ from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
 from pgsuite.core.checkpoint import load_checkpoint
 from pgsuite.core.errors import ConfigError, DataError
 from pgsuite.core.ppo import PPO, PPOCallback, PPOConfig, train_ppo
+from pgsuite.core.runs import load_config, save_config
 from pgsuite.core.seeding import GeneratorState, seed_everything
-from pgsuite.core.trainer import TrainerConfig
+from pgsuite.core.trainer import TrainerConfig, resumable_checkpoint
 
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
@@ -57,6 +57,12 @@ class PolicyConfig:
     """Place operations into earlier idle gaps on their machine (active schedules)."""
     nondelay: bool = True
     """Offer only the jobs whose next operation can start earliest."""
+
+    def __post_init__(self) -> None:
+        if self.hidden < 1 or self.layers < 1:
+            raise ConfigError(
+                f"hidden and layers must be >= 1, got {self.hidden} and {self.layers}"
+            )
 
 
 @dataclass
@@ -102,6 +108,8 @@ class JobShopTrainConfig:
             raise ConfigError("give at least one training size")
         if self.num_envs < 1 or self.dev_instances < 1:
             raise ConfigError("num_envs and dev_instances must be >= 1")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be non-negative, got {self.seed}")
         self.breakdowns = breakdowns_from(self.mtbf, self.mttr)
 
 
@@ -156,7 +164,8 @@ class Curriculum(PPOCallback):
 
 
 class _RunFolder(PPOCallback):
-    """Writes ``config.json`` into the run folder once PPO accepted the configuration."""
+    """Writes ``config.json`` into the run folder once PPO accepted the configuration (a resume
+    first checks the checkpoint, so that a bad one leaves the folder as it was)."""
 
     def __init__(self, config: JobShopTrainConfig, agent: JobShopActorCritic) -> None:
         self.config, self.agent = config, agent
@@ -165,7 +174,9 @@ class _RunFolder(PPOCallback):
         trainer_config = self.config.trainer
         if trainer_config.out is None:
             return
-        save_train_config(trainer_config.out, self.config)
+        if trainer_config.resume:
+            resumable_checkpoint(trainer_config, self.agent)
+        save_config(trainer_config.out, self.config)
 
 
 def _dev_set(config: JobShopTrainConfig) -> tuple[JobShopSimulator, float]:
@@ -223,28 +234,16 @@ def train(config: JobShopTrainConfig) -> dict[str, Any]:
     }
 
 
-def save_train_config(folder: Path, config: JobShopTrainConfig) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    raw = {
-        "sizes": list(config.sizes),
-        "num_envs": config.num_envs,
-        "seed": config.seed,
-        "mtbf": config.mtbf,
-        "mttr": config.mttr,
-        "policy": dataclasses.asdict(config.policy),
-    }
-    (folder / "config.json").write_text(json.dumps(raw, indent=2))
-
-
 def load_policy(path: Path) -> tuple[JobShopActorCritic, PolicyConfig]:
     """A trained policy from a run folder (``best.pt``, else ``checkpoint.pt``) or a ``.pt`` file
     with a ``config.json`` beside it."""
     path = Path(path)
     folder = path if path.is_dir() else path.parent
-    config_file = folder / "config.json"
-    if not config_file.is_file():
-        raise DataError(f"{folder} has no config.json: not a job-shop policy")
-    policy_config = PolicyConfig(**json.loads(config_file.read_text())["policy"])
+    raw = load_config(folder, "a job-shop policy")
+    try:
+        policy_config = PolicyConfig(**raw["policy"])
+    except (KeyError, TypeError) as error:
+        raise DataError(f"{folder}/config.json: no valid policy settings ({error!r})") from None
     if path.is_dir():
         path = path / "best.pt" if (path / "best.pt").exists() else path / "checkpoint.pt"
     if not path.is_file():

@@ -48,7 +48,7 @@ def _beir(tmp_path: Path, **overrides: str) -> Path:
         "test": QRELS_HEADER + "q1\td1\t2\nq1\td2\t0\nq2\td3\t1\n",
         "train": QRELS_HEADER + "q3\td2\t1\n",
     } | overrides
-    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels").mkdir(parents=True)
     (tmp_path / "corpus.jsonl").write_text(files["corpus"])
     (tmp_path / "queries.jsonl").write_text(files["queries"])
     (tmp_path / "qrels" / "test.tsv").write_text(files["test"])
@@ -116,8 +116,11 @@ def test_beir_missing_paths_and_bad_split(tmp_path: Path) -> None:
 
 
 def test_beir_keeps_judged_documents_missing_from_the_corpus(tmp_path: Path) -> None:
-    folder = _beir(tmp_path, test=QRELS_HEADER + "q1\tgone\t1\n")
-    assert load_beir(folder, "test").qrels == {"q1": {"gone": 1}}
+    folder = _beir(tmp_path, test=QRELS_HEADER + "q1\tgone\t1\nq2\td2\t1\n")
+    assert load_beir(folder, "test").qrels == {"q1": {"gone": 1}, "q2": {"d2": 1}}
+    folder = _beir(tmp_path / "wrong", test=QRELS_HEADER + "q1\tgone\t1\n")  # refused
+    with pytest.raises(DataError, match=r"none of the 1 relevant documents is in corpus\.jsonl"):
+        load_beir(folder, "test")
 
 
 def test_trec_qrels_read_and_malformed(tmp_path: Path) -> None:

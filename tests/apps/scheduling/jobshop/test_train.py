@@ -79,3 +79,21 @@ def test_curriculum_callback_trains_like_the_hand_rolled_loop(monkeypatch) -> No
     assert losses == expected_losses
     params = [p.detach() for p in agents[0].parameters()]
     assert all(torch.equal(a, b) for a, b in zip(params, expected_params, strict=True))
+
+
+def test_shipped_policy_and_run_folders_load(tmp_path) -> None:
+    from pgsuite.apps.scheduling.jobshop.solver import SHIPPED_POLICY
+    from pgsuite.core.runs import load_config
+
+    agent, policy = jobshop_train.load_policy(SHIPPED_POLICY)
+    assert policy == jobshop_train.PolicyConfig(hidden=32, layers=3)
+    assert sum(p.numel() for p in agent.parameters()) > 0
+    config = _config()
+    config.trainer.out = tmp_path
+    config.ppo.total_timesteps = 4 * 12
+    jobshop_train.train(config)
+    saved = load_config(tmp_path)
+    assert saved["sizes"] == ["3x3", "4x3"]
+    assert saved["policy"]["hidden"] == 16
+    _, reloaded = jobshop_train.load_policy(tmp_path)
+    assert reloaded == config.policy

@@ -1,0 +1,110 @@
+"""Run folders: the JSON files every app writes beside its checkpoints.
+
+A run folder (``--out``) holds ``config.json`` (what is needed to rebuild the trained model) and
+``results.json`` (the command's summary), next to the trainer's ``checkpoint.pt`` / ``best.pt`` /
+``metrics.csv``. Files are written atomically (a crash never leaves half a file) as strict JSON
+(:func:`pgsuite.core.cli.strict_jsonable`: NaN and infinities become ``null``; dataclasses become
+objects, paths strings, tuples lists). Reads accept any JSON object, including the ``NaN`` tokens
+of files written before, and raise :class:`~pgsuite.core.errors.DataError` naming the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pgsuite.core.cli import strict_jsonable
+from pgsuite.core.errors import DataError
+
+CONFIG_NAME = "config.json"
+RESULTS_NAME = "results.json"
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses (recursively, also inside dicts and sequences) as dicts of their fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def write_json(path: str | Path, document: Any) -> Path:
+    """Write ``document`` to ``path`` atomically as strict, indented JSON; returns the path.
+
+    Parent folders are created. ``document`` may hold dataclasses, NumPy / torch values, paths.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(strict_jsonable(_plain(document)), indent=2, allow_nan=False) + "\n"
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_json(path: str | Path, what: str = "a run file") -> dict[str, Any]:
+    """The JSON object in ``path``.
+
+    Args:
+        path: the file.
+        what: what the file should be, for the error message (e.g. ``"a job-shop policy"``).
+
+    Raises:
+        DataError: the file is missing, unreadable, not JSON, or not a JSON object.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} not found: not {what}")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{path}: unreadable JSON ({error}); not {what}") from None
+    if not isinstance(document, dict):
+        raise DataError(f"{path}: expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+def save_config(folder: str | Path, config: Any) -> Path:
+    """Write ``<folder>/config.json`` (a dataclass or a dict); returns its path."""
+    return write_json(Path(folder) / CONFIG_NAME, config)
+
+
+def load_config(folder: str | Path, what: str = "a run folder") -> dict[str, Any]:
+    """``<folder>/config.json`` as a dict.
+
+    Raises:
+        DataError: ``folder`` has no readable ``config.json`` (the message says it is not
+            ``what``).
+    """
+    folder = Path(folder)
+    if not (folder / CONFIG_NAME).is_file():
+        raise DataError(f"{folder} has no {CONFIG_NAME}: not {what}")
+    return read_json(folder / CONFIG_NAME, what)
+
+
+def save_results(folder: str | Path, results: Any) -> Path:
+    """Write ``<folder>/results.json`` (a command's summary); returns its path."""
+    return write_json(Path(folder) / RESULTS_NAME, results)
+
+
+def load_results(folder: str | Path) -> dict[str, Any]:
+    """``<folder>/results.json`` as a dict.
+
+    Raises:
+        DataError: missing or unreadable.
+    """
+    return read_json(Path(folder) / RESULTS_NAME, "a run's results")
