@@ -11,6 +11,7 @@ Writes ``benchmarks/results/core_cartpole.{csv,md,png}`` and ``core_newsvendor.{
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 import warnings
 from pathlib import Path
@@ -70,7 +71,12 @@ def cartpole(seeds: list[int]) -> None:
         "pgsuite PPO": lambda _, seed: ppo_cartpole(seed, total),
         "SB3 PPO": lambda _, seed: sb3_ppo_cartpole(seed, total),
     }
-    rows = run_grid(methods, {"CartPole-v1 (100k steps)": None}, seeds)
+    protocol = {
+        "bench": "core_cartpole",
+        "total_timesteps": total,
+        "ppo": dataclasses.asdict(CARTPOLE_PPO),
+    }
+    rows = run_grid(methods, {"CartPole-v1 (100k steps)": None}, seeds, config=protocol)
     metrics = ["greedy_return_mean", "train_time_s"]
     print(summarize(rows, metrics).to_markdown(index=False, floatfmt=".4g"))
     write_results(
@@ -96,7 +102,8 @@ def newsvendor(seeds: list[int]) -> None:
             "gap_pct": 100 * (cost - best_cost) / best_cost,
         }
 
-    rows = run_grid({"pathwise Adam": pathwise}, instances, seeds)
+    protocol = {"bench": "core_newsvendor", "instances": sorted(instances)}
+    rows = run_grid({"pathwise Adam": pathwise}, instances, seeds, config=protocol)
     metrics = ["order_error", "gap_pct"]
     print(
         summarize(rows, metrics, by=("method", "instance")).to_markdown(index=False, floatfmt=".3g")

@@ -23,6 +23,7 @@ from pgsuite.core.distributed import BackendConfig, CellError, run_local, run_ra
 from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError, PgsuiteError
 from pgsuite.core.progress import progress as progress_report
+from pgsuite.core.provenance import PROVENANCE_COLUMNS, provenance
 
 _KEYS = ("method", "instance", "group", "seed")
 _TIME = "time_s"
@@ -49,6 +50,7 @@ def run_grid(
     progress: bool = True,
     after_each: Callable[[pd.DataFrame], None] | None = None,
     backend: BackendConfig | None = None,
+    config: Any = None,
 ) -> pd.DataFrame:
     """Run every method on every instance with every seed.
 
@@ -66,11 +68,15 @@ def run_grid(
         backend: where the cells run (default: one after another in this process); with
             ``backend="ray"`` each cell is a Ray task (:mod:`pgsuite.core.distributed`; methods
             and instances must then be picklable by cloudpickle), a failed cell is retried once.
+        config: the command's effective configuration (a dataclass or mapping); when given,
+            every row also records ``commit``, ``date`` and ``config``
+            (:func:`pgsuite.core.provenance.provenance`, stamped when its cell finishes).
 
     Returns:
         One row per (method, instance, seed), in grid order, with columns
         ``method, instance, group, seed, <metrics...>, time_s`` (``time_s``: wall time of the
-        call). A metric a method does not report is NaN in its rows.
+        call), then the provenance columns when ``config`` is given. A metric a method does
+        not report is NaN in its rows.
 
     Raises:
         ConfigError: on an empty grid, an instance missing from ``groups``, or a method
@@ -97,11 +103,12 @@ def run_grid(
     try:
         for index, metrics, elapsed in finished:
             method, instance, seed = cells[index]
-            reserved = set(metrics) & {*_KEYS, _TIME}
+            reserved = set(metrics) & {*_KEYS, _TIME, *PROVENANCE_COLUMNS}
             if reserved:
                 raise ConfigError(f"method {method!r} returned reserved metric name(s) {reserved}")
             keys = dict(zip(_KEYS, (method, instance, groups[instance], seed), strict=True))
-            rows[index] = {**keys, **metrics, _TIME: elapsed}
+            stamp = provenance(config) if config is not None else {}
+            rows[index] = {**keys, **metrics, _TIME: elapsed, **stamp}
             bar.update(1)
             if after_each is not None:
                 after_each(_frame([rows[i] for i in sorted(rows)]))
@@ -116,10 +123,11 @@ def run_grid(
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Grid rows as a frame: keys, metrics, then the wall time."""
+    """Grid rows as a frame: keys, metrics, the wall time, then the provenance (if any)."""
     df = pd.DataFrame(rows)
-    metric_cols = [c for c in df.columns if c not in (*_KEYS, _TIME)]
-    return df[[*_KEYS, *metric_cols, _TIME]]
+    stamp = [c for c in PROVENANCE_COLUMNS if c in df.columns]
+    metric_cols = [c for c in df.columns if c not in (*_KEYS, _TIME, *stamp)]
+    return df[[*_KEYS, *metric_cols, _TIME, *stamp]]
 
 
 def summarize(

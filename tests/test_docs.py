@@ -14,7 +14,7 @@ README = ROOT / "README.md"
 PAGES = sorted((ROOT / "docs").glob("*.md"))
 RESULTS = ROOT / "benchmarks" / "results"
 README_LIMIT = 12_288
-OPTIONAL = {ROOT / "docs" / "cluster.md"}
+OPTIONAL: set[Path] = set()
 """Pages another change adds; a link to one is skipped while it is absent."""
 
 # [text](target) and <a href="target">, minus code spans and fenced blocks (read below)

@@ -203,7 +203,9 @@ def _report(
     title: str,
     metrics: list[str],
 ) -> CommandOutput:
-    rows = run_grid(_selected(config, methods), instances, config.seeds, backend=config.backend)
+    rows = run_grid(
+        _selected(config, methods), instances, config.seeds, backend=config.backend, config=config
+    )
     rows = merge_rows(rows, config.results_dir / f"{name}.csv")
     write_results(rows, name, metrics, config.results_dir, title=title, docs=DOCS)
     table = summarize(rows, metrics, by=("method", "instance"))
@@ -299,7 +301,9 @@ def warehouse(config: BenchConfig) -> CommandOutput:
         "HDPO base-stock": _hdpo_method(config, "base_stock"),
     }
     metrics = ["test_cost", "train_steps", "train_time_s"]
-    rows = run_grid(_selected(config, methods), instances, config.seeds, backend=config.backend)
+    rows = run_grid(
+        _selected(config, methods), instances, config.seeds, backend=config.backend, config=config
+    )
     rows = merge_rows(rows, config.results_dir / "inventory_warehouse.csv")
     title = "One warehouse, n stores (lost sales): test cost by training-set size"
     write_results(rows, "inventory_warehouse", metrics, config.results_dir, title=title, docs=DOCS)

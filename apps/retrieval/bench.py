@@ -70,6 +70,7 @@ from pgsuite.core.cli import CommandOutput, markdown_table
 from pgsuite.core.distributed import BackendConfig
 from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
+from pgsuite.core.provenance import PROVENANCE_COLUMNS
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -324,6 +325,7 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
                 config.seeds[:1],
                 progress=config.progress,
                 backend=config.backend,
+                config=config,
             )
         )
     chosen = {m: trained[m] for m in TRAINED if m in config.methods}
@@ -335,9 +337,11 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
                 config.seeds,
                 progress=config.progress,
                 backend=config.backend,
+                config=config,
             )
         )
-    rows = pd.concat(frames, ignore_index=True)[["method", "instance", "group", "seed", *METRICS]]
+    columns = ["method", "instance", "group", "seed", *METRICS, *PROVENANCE_COLUMNS]
+    rows = pd.concat(frames, ignore_index=True)[columns]
     rows = merge_rows(rows, config.results_dir / f"{config.name}.csv")
     title = (
         f"Retrieval, {label} ({len(instance.test.queries)} queries): nDCG@10, MRR@10, Recall@100, "

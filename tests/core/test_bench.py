@@ -206,3 +206,22 @@ def test_a_metric_some_methods_lack_shows_a_dash(tmp_path: Path) -> None:
     md = write_results(rows, "toy", ["score", "dev"], tmp_path)["md"].read_text(encoding="utf-8")
     assert _row(md, "base")[1:] == ["0.500", "–", "1"]
     assert _row(md, "trained")[1:] == ["0.700 ± 0.141", "0.500 ± 0.141", "2"]
+
+
+def test_rows_record_commit_date_and_the_effective_config() -> None:
+    import json
+
+    from pgsuite.core.provenance import PROVENANCE_COLUMNS, code_version
+
+    rows = run_grid(
+        {"m": lambda instance, seed: {"x": instance + seed}},
+        {"a": 1.0},
+        [0, 1],
+        progress=False,
+        config={"budget": 3, "out": Path("runs/x")},
+    )
+    assert list(rows.columns[-3:]) == list(PROVENANCE_COLUMNS)
+    assert set(rows["commit"]) == {code_version()}
+    assert [json.loads(c) for c in rows["config"]] == [{"budget": 3, "out": "runs/x"}] * 2
+    assert rows["x"].tolist() == [1.0, 2.0]
+    assert "commit" not in run_grid({"m": lambda i, s: {"x": 0}}, {"a": 0}, [0], progress=False)

@@ -164,6 +164,7 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
         groups={key: size_class(instance) for key, instance in instances.items()},
         after_each=save_finished,
         backend=config.backend,
+        config=config,
     )
     rows = with_saved(new)
     paths = write_results(
