@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from pgsuite.core.checkpoint import atomic_write
 from pgsuite.core.cli import strict_jsonable
 from pgsuite.core.errors import DataError
 
@@ -40,20 +39,8 @@ def write_json(path: str | Path, document: Any) -> Path:
 
     Parent folders are created. ``document`` may hold dataclasses, NumPy / torch values, paths.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(strict_jsonable(_plain(document)), indent=2, allow_nan=False) + "\n"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def read_json(path: str | Path, what: str = "a run file") -> dict[str, Any]:
