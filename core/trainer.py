@@ -17,11 +17,12 @@ and optionally an *evaluate function* for the dev set. :class:`Trainer` adds eve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -101,6 +102,25 @@ class TrainerConfig:
             raise ConfigError("resume needs --out, the run folder holding checkpoint.pt")
         if self.out is not None:
             self.out = Path(self.out)
+
+
+EvalListener = Callable[[int, Mapping[str, float]], None]
+"""``listener(step, dev_metrics)``, called after every dev evaluation of every trainer."""
+
+_EVAL_LISTENERS: list[EvalListener] = []
+
+
+@contextlib.contextmanager
+def evaluation_listener(listener: EvalListener) -> Iterator[None]:
+    """Within the ``with`` block, every :class:`Trainer` calls ``listener(step, dev_metrics)``
+    after each dev evaluation: how a caller that does not build the trainer itself (a
+    hyper-parameter sweep around an app's training, a monitor) watches its progress. A listener
+    that raises stops the training with that exception (e.g. a sweep scheduler ending a trial)."""
+    _EVAL_LISTENERS.append(listener)
+    try:
+        yield
+    finally:
+        _EVAL_LISTENERS.remove(listener)
 
 
 _PAYLOAD_KEYS = ("step", "model", "optimizer", "stateful", "rng", "early_stopping", "best_model")
@@ -329,6 +349,8 @@ class Trainer:
         if self.early_stopping.update(value, self.step):
             self.best_state = _state_copy(self.model)
         self.last_eval_s = time.perf_counter() - started
+        for listener in list(_EVAL_LISTENERS):
+            listener(self.step, metrics)
         return metrics
 
     def fit(self) -> TrainResult:

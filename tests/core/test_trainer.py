@@ -270,3 +270,17 @@ def test_eval_every_s_evaluates_by_wall_time(tmp_path: Path) -> None:
     gaps = [b - a for a, b in itertools.pairwise(dev_steps)]
     assert len(dev_steps) >= 5, dev_steps
     assert max(gaps) <= 5, dev_steps
+
+
+def test_evaluation_listeners_see_every_dev_evaluation(tmp_path: Path) -> None:
+    from pgsuite.core.trainer import evaluation_listener
+
+    seen: list[tuple[int, float]] = []
+    with evaluation_listener(lambda step, metrics: seen.append((step, metrics["loss"]))):
+        result = Regression().trainer(_config(tmp_path, 20)).fit()
+    logged = pd.read_csv(tmp_path / "metrics.csv").query("split == 'dev' and metric == 'loss'")
+    assert [step for step, _ in seen] == logged["step"].tolist()
+    assert [loss for _, loss in seen] == pytest.approx(logged["value"].tolist())
+    assert seen[-1][0] == result.steps
+    Regression().trainer(_config(tmp_path / "after", 20)).fit()  # listener gone
+    assert len(seen) == len(logged)
