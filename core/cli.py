@@ -77,6 +77,17 @@ class App:
 
 
 # -- dataclass -> argparse ---------------------------------------------------------------------
+class _Required:
+    """The parsed value of a required option that neither the command line nor a config file
+    gave."""
+
+    def __repr__(self) -> str:
+        return "required"
+
+
+REQUIRED = _Required()
+
+
 def field_docs(cls: type) -> dict[str, str]:
     """Docstrings written under the fields of dataclass ``cls`` (and its dataclass bases)."""
     docs: dict[str, str] = {}
@@ -165,7 +176,8 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls: type) -> None:
         # argparse %-formats help texts: a literal "%" in a docstring must reach it as "%%"
         kwargs: dict[str, Any] = {"dest": f.name, "help": (doc or " ").replace("%", "%%")}
         if default is dataclasses.MISSING:
-            kwargs["required"] = True
+            kwargs["default"] = REQUIRED  # checked after --config FILE: it may give the value
+            kwargs["help"] += " (required)"
         else:
             kwargs["default"] = default
         inner, optional = _optional_inner(tp)
@@ -190,6 +202,154 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls: type) -> None:
         parser.add_argument(flag, **kwargs)
 
 
+def flat_config(config: Any) -> dict[str, Any]:
+    """``{option name: value}`` of a (nested) dataclass config: the inverse of
+    :func:`config_from_args`, e.g. to write a config a command can read back with ``--config``."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        if not f.init:
+            continue
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            values.update(flat_config(value))
+        else:
+            values[f.name] = value
+    return values
+
+
+def read_mapping_file(path: Path, what: str = "config file") -> dict[Any, Any]:
+    """The mapping in a JSON or YAML (``.yaml`` / ``.yml``) file.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, or not a mapping (the message starts with
+            ``what`` and the path).
+    """
+    import yaml  # JSON is YAML, but JSON files get JSON's error messages
+
+    from pgsuite.core.errors import ConfigError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() in (".yaml", ".yml"):
+            document = yaml.safe_load(text)
+        else:
+            document = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{what} {path}: {_one_line(error)}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{what} {path}: expected a mapping of option names to values")
+    return document
+
+
+def read_option_file(path: Path) -> dict[str, Any]:
+    """The ``{option name: value}`` mapping in a JSON or YAML file; nested objects are flattened,
+    so a run folder's ``config.json`` works too. Option names may use dashes or underscores.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not a mapping, or names an option twice.
+    """
+    from pgsuite.core.errors import ConfigError
+
+    values: dict[str, Any] = {}
+
+    def collect(mapping: dict[Any, Any]) -> None:
+        for key, value in mapping.items():
+            if isinstance(value, dict):
+                collect(value)
+                continue
+            name = option_name(key)
+            if name in values:
+                raise ConfigError(f"config file {path}: option {name!r} given twice")
+            values[name] = value
+
+    collect(read_mapping_file(path))
+    return values
+
+
+def option_name(key: Any) -> str:
+    """A config field name from an option name as users write it (``--max-steps``, ``max-steps``,
+    ``max_steps``)."""
+    return str(key).removeprefix("--").replace("-", "_")
+
+
+def _convert_option(action: argparse.Action, value: Any) -> Any:
+    """``value`` (from a file: a string, number, bool, None or list) as ``action`` would parse it."""
+    if isinstance(action, argparse.BooleanOptionalAction):
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+        return value
+    if action.nargs is not None:
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list, got {value!r}")
+        if isinstance(action.nargs, int) and len(value) != action.nargs:
+            raise ValueError(f"expected {action.nargs} values, got {len(value)}")
+        items = [_convert_scalar(action, item) for item in value]
+        return tuple(items) if isinstance(action.default, tuple) else items
+    return _convert_scalar(action, value)
+
+
+def _convert_scalar(action: argparse.Action, value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        raise ValueError(f"expected one value, got {value!r}")
+    if isinstance(value, bool) and action.type is not str:
+        raise ValueError(f"expected {action.metavar or 'a value'}, got {value}")
+    text = "none" if value is None else str(value)
+    converted = action.type(text) if action.type is not None else text
+    if action.choices is not None and converted not in action.choices:
+        raise ValueError(f"{converted!r} is not one of {list(action.choices)}")
+    return converted
+
+
+def option_defaults_from_file(parser: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
+    """The values of ``path`` (see :func:`read_option_file`) converted and checked as ``parser``'s
+    options would be: the defaults that ``--config FILE`` gives a command.
+
+    Raises:
+        ConfigError: the file is unreadable, names an option the command does not have, or holds
+            a value the option does not accept.
+    """
+    from pgsuite.core.errors import ConfigError
+
+    actions = {a.dest: a for a in parser._actions if a.option_strings and a.dest[0] != "_"}
+    converted = {}
+    for name, value in read_option_file(path).items():
+        if name not in actions:
+            raise ConfigError(
+                f"config file {path}: this command has no option --{name.replace('_', '-')}"
+            )
+        try:
+            converted[name] = _convert_option(actions[name], value)
+        except (TypeError, ValueError) as error:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"config file {path}: {flag}: {_one_line(error)}") from None
+    return converted
+
+
+def _apply_config_file(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str]
+) -> argparse.Namespace:
+    """``args`` re-parsed with the command's ``--config FILE`` values as defaults (the command
+    line still wins); ``args`` itself when no file was given."""
+    path = getattr(args, "_config_file", None)
+    if path is None:
+        return args
+    command_parser: argparse.ArgumentParser = args._parser
+    command_parser.set_defaults(**option_defaults_from_file(command_parser, path))
+    return parser.parse_args(argv)
+
+
+def _check_required(args: argparse.Namespace) -> None:
+    """Exit 2 naming the required options that neither the command line nor ``--config`` gave."""
+    command_parser: argparse.ArgumentParser = args._parser
+    missing = [
+        "/".join(a.option_strings)
+        for a in command_parser._actions
+        if a.default is REQUIRED and getattr(args, a.dest, None) is REQUIRED
+    ]
+    if missing:
+        command_parser.error(f"the following arguments are required: {', '.join(missing)}")
+
+
 def config_from_args(cls: type, args: argparse.Namespace) -> Any:
     """Build dataclass ``cls`` (with nested dataclasses) from parsed options."""
     hints = typing.get_type_hints(cls)
@@ -210,7 +370,10 @@ def config_from_args(cls: type, args: argparse.Namespace) -> Any:
 
 # -- parser, apps and output -------------------------------------------------------------------
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is REQUIRED:
+            return action.help
+        return super()._get_help_string(action)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -251,7 +414,16 @@ def _add_command(subparsers: Any, command: Command) -> None:
         sub.add_argument(
             "--json", action="store_true", help="print a machine-readable JSON summary"
         )
-    sub.set_defaults(_command=command)
+    sub.add_argument(
+        "--config",
+        dest="_config_file",
+        type=Path,
+        metavar="FILE",
+        help="read option values from a JSON or YAML file whose keys are option names (e.g. a "
+        "sweep's best_config.json; nested objects such as a run's config.json are flattened); "
+        "options given on the command line override it",
+    )
+    sub.set_defaults(_command=command, _parser=sub)
 
 
 def build_parser(
@@ -380,6 +552,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     command: Command = args._command
     try:
+        args = _apply_config_file(parser, args, argv)
+        _check_required(args)
         config = config_from_args(command.config, args)
         output = command.run(config)
         emit(output, as_json=getattr(args, "json", False))

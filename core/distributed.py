@@ -125,7 +125,12 @@ def connect(config: BackendConfig) -> Any:
     if ray.is_initialized():
         return ray
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "logging_level": logging.WARNING,
+        # before a task's functions are unpickled (which imports the apps and their libraries)
+        "runtime_env": {"worker_process_setup_hook": "pgsuite.core.cli.silence_known_warnings"},
+    }
     if config.ray_address is None:
         options["num_cpus"] = config.ray_num_cpus
     else:

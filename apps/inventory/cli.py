@@ -21,6 +21,7 @@ from pgsuite.core.cli import App, Command, CommandOutput
 from pgsuite.core.demo import DemoConfig
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.runs import save_results
+from pgsuite.core.sweep import sweep_command
 from pgsuite.core.trainer import TrainerConfig
 
 
@@ -128,6 +129,7 @@ APP = App(
             train,
             json_output=True,
         ),
+        sweep_command(TrainConfig, train),
         Command("eval", "test cost of a trained run", EvalConfig, evaluate, json_output=True),
         Command(
             "optimal",

@@ -184,3 +184,74 @@ def test_every_installed_command_formats_its_help(capsys) -> None:
                 cli.main([app.name, command.name, "--help"])
             assert exit_info.value.code == 0, (app.name, command.name)
     assert "(by 0.01%)" in " ".join(capsys.readouterr().out.split())
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_config_file_gives_defaults_that_the_command_line_overrides(toy_app, tmp_path, capsys):
+    instance = _write(tmp_path / "i.txt", "x")
+    yaml_file = _write(
+        tmp_path / "c.yaml",
+        f"instance: {instance}\npolicy: gnn\nhidden: [8, 4]\nlr: 0.5\nmax-steps: 9\n"
+        "progress: false\npatience: null\n",
+    )
+    assert cli.main(["toy", "train", "--config", str(yaml_file), "--lr", "0.25", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["summary"] == {"max_steps": 9}
+    assert document["tables"]["toy"] == [{"policy": "gnn", "hidden": "(8, 4)", "lr": 0.25}]
+    # a nested JSON object (a run's config.json) is flattened; flat config round-trips
+    nested = {"instance": str(instance), "trainer": {"max_steps": 3}}
+    json_file = _write(tmp_path / "c.json", json.dumps(nested))
+    assert cli.main(["toy", "train", "--config", str(json_file), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"] == {"max_steps": 3}
+    flat = cli.flat_config(ToyTrainConfig(hidden=(3,), trainer=TrainerConfig(max_steps=5)))
+    assert flat["hidden"] == (3,)
+    assert flat["max_steps"] == 5
+    assert "trainer" not in flat
+
+
+def test_config_file_may_give_a_required_option(tmp_path, monkeypatch, capsys) -> None:
+    @dataclass
+    class Required:
+        size: int
+        """Required size."""
+
+    app = App(
+        "req",
+        "",
+        [Command("run", "", Required, lambda c: CommandOutput(summary={"size": c.size}), True)],
+    )
+    monkeypatch.setattr(cli, "discover_apps", lambda: [app])
+    config = _write(tmp_path / "c.json", '{"size": 4}')
+    assert cli.main(["req", "run", "--config", str(config), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"] == {"size": 4}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("bogus: 1\n", "this command has no option --bogus"),
+        ("max_steps: ten\n", "--max-steps: invalid literal for int()"),
+        ("max_steps: true\n", "--max-steps: expected INT, got True"),
+        ("policy: cnn\n", "--policy: 'cnn' is not one of ['mlp', 'gnn']"),
+        ("hidden: 8\n", "--hidden: expected a list, got 8"),
+        ("max_steps: 0\n", "max_steps must be >= 1"),
+        ("- 1\n- 2\n", "expected a mapping of option names to values"),
+        ("max_steps: [1\n", "config file"),
+        ("max_steps: 1\ntrainer: {max_steps: 2}\n", "option 'max_steps' given twice"),
+    ],
+)
+def test_bad_config_files_give_one_line_and_exit_2(toy_app, tmp_path, capsys, text, message):
+    config = _write(tmp_path / "c.yaml", text)
+    assert cli.main(["toy", "train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert message in err[0]
+
+
+def test_missing_config_file_is_a_one_line_error(toy_app, tmp_path, capsys) -> None:
+    assert cli.main(["toy", "train", "--config", str(tmp_path / "none.json")]) == 2
+    assert "No such file" in capsys.readouterr().err

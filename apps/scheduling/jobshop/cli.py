@@ -22,6 +22,7 @@ from pgsuite.core.cli import App, Command, CommandOutput
 from pgsuite.core.demo import DemoConfig
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.runs import save_results
+from pgsuite.core.sweep import sweep_command
 
 
 def train_command(config: JobShopTrainConfig) -> CommandOutput:
@@ -164,6 +165,7 @@ APP = App(
             train_command,
             json_output=True,
         ),
+        sweep_command(JobShopTrainConfig, train_command),
         Command("solve", "schedule one instance", SolveConfig, solve_command, json_output=True),
         Command(
             "gantt", "schedule one instance and draw its Gantt chart", GanttConfig, gantt_command
