@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from pgsuite.core.bench import run_grid, summarize, write_results
+from pgsuite.core.bench import run_bench, summarize
 from pgsuite.core.demo import CARTPOLE_ENVS, CARTPOLE_PPO, ppo_cartpole
 from pgsuite.core.envs import GymVectorEnv
 from pgsuite.core.newsvendor import expected_newsvendor_cost, fit_newsvendor, newsvendor_optimum
@@ -76,17 +76,19 @@ def cartpole(seeds: list[int]) -> None:
         "total_timesteps": total,
         "ppo": dataclasses.asdict(CARTPOLE_PPO),
     }
-    rows = run_grid(methods, {"CartPole-v1 (100k steps)": None}, seeds, config=protocol)
     metrics = ["greedy_return_mean", "train_time_s"]
-    print(summarize(rows, metrics).to_markdown(index=False, floatfmt=".4g"))
-    write_results(
-        rows,
-        "core_cartpole",
-        metrics,
-        plot=True,
+    rows, _ = run_bench(
+        methods,
+        {"CartPole-v1 (100k steps)": None},
+        seeds,
+        name="core_cartpole",
+        metrics=metrics,
         title="PPO on CartPole-v1, 100k steps",
         docs=DOCS,
+        config=protocol,
+        plot=True,
     )
+    print(summarize(rows, metrics).to_markdown(index=False, floatfmt=".4g"))
 
 
 def newsvendor(seeds: list[int]) -> None:
@@ -103,17 +105,19 @@ def newsvendor(seeds: list[int]) -> None:
         }
 
     protocol = {"bench": "core_newsvendor", "instances": sorted(instances)}
-    rows = run_grid({"pathwise Adam": pathwise}, instances, seeds, config=protocol)
     metrics = ["order_error", "gap_pct"]
-    print(
-        summarize(rows, metrics, by=("method", "instance")).to_markdown(index=False, floatfmt=".3g")
-    )
-    write_results(
-        rows,
-        "core_newsvendor",
-        metrics,
+    rows, _ = run_bench(
+        {"pathwise Adam": pathwise},
+        instances,
+        seeds,
+        name="core_newsvendor",
+        metrics=metrics,
         title="Newsvendor, Normal(10, 2): pathwise vs optimum",
         docs=DOCS,
+        config=protocol,
+    )
+    print(
+        summarize(rows, metrics, by=("method", "instance")).to_markdown(index=False, floatfmt=".3g")
     )
 
 

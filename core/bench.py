@@ -285,3 +285,87 @@ def write_results(
         paths["png"] = out_dir / f"{name}.png"
         _plot(df, metrics, title, paths["png"])
     return paths
+
+
+def run_bench(
+    methods: Mapping[str, Callable[[Any, int], Mapping[str, float]]],
+    instances: Mapping[str, Any],
+    seeds: Sequence[int],
+    *,
+    name: str,
+    metrics: Sequence[str],
+    results_dir: str | Path = "benchmarks/results",
+    title: str | None = None,
+    docs: Sequence[str | Path] = (),
+    groups: Mapping[str, str] | None = None,
+    keys: Sequence[str] = ("instance", "method", "seed"),
+    order: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    backend: BackendConfig | None = None,
+    config: Any = None,
+    progress: bool = True,
+    plot: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """A benchmark table from start to end, the way every app's bench writes it:
+    :func:`run_grid`, each finished cell saved at once into ``<results_dir>/<name>.csv`` next to
+    the cells measured before (:func:`merge_rows` on ``keys``; an interrupted run keeps every
+    finished cell), then :func:`write_results` (CSV, Markdown, optional plot, doc blocks).
+
+    Args:
+        methods, instances, seeds, groups, backend, config, progress: as :func:`run_grid`.
+        name, metrics, results_dir, title, docs, plot: as :func:`write_results`.
+        keys: the columns that identify a cell across runs (a re-measured cell replaces the old).
+        order: optional ``rows -> rows`` giving the report order of the merged rows.
+
+    Returns:
+        (every row of the table, new and kept; the written paths as :func:`write_results`).
+    """
+    csv_path = Path(results_dir) / f"{name}.csv"
+
+    def with_saved(new: pd.DataFrame) -> pd.DataFrame:
+        rows = merge_rows(new, csv_path, keys)
+        return order(rows) if order is not None else rows
+
+    def save_finished(new: pd.DataFrame) -> None:
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        with_saved(new).to_csv(csv_path, index=False)
+
+    new = run_grid(
+        methods,
+        instances,
+        seeds,
+        groups=groups,
+        progress=progress,
+        after_each=save_finished,
+        backend=backend,
+        config=config,
+    )
+    rows = with_saved(new)
+    paths = write_results(rows, name, metrics, results_dir, title=title, docs=docs, plot=plot)
+    return rows, paths
+
+
+def write_table(
+    table: pd.DataFrame,
+    name: str,
+    title: str,
+    results_dir: str | Path = "benchmarks/results",
+    *,
+    note: str = "",
+    docs: Sequence[str | Path] = (),
+    csv: bool = False,
+    floatfmt: str = ".4g",
+) -> Path:
+    """Write a finished table (a wide summary, a speed table) as ``<results_dir>/<name>.md``
+    (title, ``note`` paragraph, the table; missing cells as "–"), also as ``<name>.csv`` with
+    ``csv=True``, and refresh the ``<!-- results:<name> -->`` blocks of ``docs``. Returns the
+    Markdown path."""
+    out_dir = Path(results_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if csv:
+        table.to_csv(out_dir / f"{name}.csv", index=False)
+    path = out_dir / f"{name}.md"
+    body = markdown_table(table, floatfmt=floatfmt)
+    path.write_text(f"# {title}\n\n" + (f"{note}\n\n" if note else "") + body + "\n")
+    update_pages(docs, name, out_dir)
+    return path
+

@@ -48,10 +48,9 @@ from pgsuite.apps.inventory.hdpo import (
 from pgsuite.apps.inventory.score_function import train_score_function
 from pgsuite.apps.inventory.settings import SettingConfig, build_setting
 from pgsuite.apps.inventory.sim import InventorySimulator
-from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
-from pgsuite.core.cli import CommandOutput, markdown_table
+from pgsuite.core.bench import run_bench, summarize, write_table
+from pgsuite.core.cli import CommandOutput
 from pgsuite.core.distributed import BackendConfig
-from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.estimators import mean_cost
 from pgsuite.core.trainer import TrainerConfig
@@ -195,6 +194,31 @@ def _selected(config: BenchConfig, methods: dict) -> dict:
     return {name: run for name, run in methods.items() if name in config.methods}
 
 
+def _run(
+    config: BenchConfig,
+    methods: dict,
+    instances: dict[str, Instance],
+    name: str,
+    title: str,
+    metrics: list[str],
+) -> pd.DataFrame:
+    """The selected methods' grid, each finished cell saved into ``<name>.csv``, and its report
+    files written; returns every row of the table."""
+    rows, _ = run_bench(
+        _selected(config, methods),
+        instances,
+        config.seeds,
+        name=name,
+        metrics=metrics,
+        results_dir=config.results_dir,
+        title=title,
+        docs=DOCS,
+        backend=config.backend,
+        config=config,
+    )
+    return rows
+
+
 def _report(
     config: BenchConfig,
     methods: dict,
@@ -203,11 +227,7 @@ def _report(
     title: str,
     metrics: list[str],
 ) -> CommandOutput:
-    rows = run_grid(
-        _selected(config, methods), instances, config.seeds, backend=config.backend, config=config
-    )
-    rows = merge_rows(rows, config.results_dir / f"{name}.csv")
-    write_results(rows, name, metrics, config.results_dir, title=title, docs=DOCS)
+    rows = _run(config, methods, instances, name, title, metrics)
     table = summarize(rows, metrics, by=("method", "instance"))
     table = table[["method", "instance", *[f"{m}_mean" for m in metrics]]]
     table.columns = ["method", "instance", *metrics]
@@ -301,22 +321,15 @@ def warehouse(config: BenchConfig) -> CommandOutput:
         "HDPO base-stock": _hdpo_method(config, "base_stock"),
     }
     metrics = ["test_cost", "train_steps", "train_time_s"]
-    rows = run_grid(
-        _selected(config, methods), instances, config.seeds, backend=config.backend, config=config
-    )
-    rows = merge_rows(rows, config.results_dir / "inventory_warehouse.csv")
     title = "One warehouse, n stores (lost sales): test cost by training-set size"
-    write_results(rows, "inventory_warehouse", metrics, config.results_dir, title=title, docs=DOCS)
+    rows = _run(config, methods, instances, "inventory_warehouse", title, metrics)
     wide = rows.pivot_table(index="instance", columns="method", values="test_cost", sort=False)
     both = {"HDPO GNN", "HDPO vanilla"} <= set(wide.columns)
     wide["GNN vs vanilla %"] = (
         100 * (wide["HDPO GNN"] / wide["HDPO vanilla"] - 1) if both else math.nan
     )
     wide = wide.reset_index()
-    (config.results_dir / "inventory_warehouse_wide.md").write_text(
-        f"# {title}\n\n" + wide.to_markdown(index=False, floatfmt=".4g") + "\n"
-    )
-    update_pages(DOCS, "inventory_warehouse_wide", config.results_dir)
+    write_table(wide, "inventory_warehouse_wide", title, config.results_dir, docs=DOCS)
     train_size = wide["instance"].str.extract(r"train=(\d+)", expand=False).astype(int)
     small_data = wide.loc[train_size <= 256, "GNN vs vanilla %"]
     summary = {
@@ -429,14 +442,8 @@ def speed(config: BenchConfig) -> CommandOutput:
         best = min(timings[1:])
         rows.append({"case": name, "sample_periods_per_s": 8_192 * 50 / best, "step_time_s": best})
     table = pd.DataFrame(rows)
-    config.results_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(config.results_dir / "inventory_speed.csv", index=False)
-    (config.results_dir / "inventory_speed.md").write_text(
-        f"# Simulator speed (forward + backward, {torch.get_num_threads()} torch thread(s))\n\n"
-        + markdown_table(table, floatfmt=".4g")
-        + "\n"
-    )
-    update_pages(DOCS, "inventory_speed", config.results_dir)
+    title = f"Simulator speed (forward + backward, {torch.get_num_threads()} torch thread(s))"
+    write_table(table, "inventory_speed", title, config.results_dir, docs=DOCS, csv=True)
     return CommandOutput(
         [("simulator speed", table)], {r["case"]: r["sample_periods_per_s"] for r in rows}
     )

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from pgsuite.core.bench import (
+    run_bench,
+    write_table,
     BenchmarkError,
     format_mean_std,
     merge_rows,
@@ -225,3 +227,47 @@ def test_rows_record_commit_date_and_the_effective_config() -> None:
     assert [json.loads(c) for c in rows["config"]] == [{"budget": 3, "out": "runs/x"}] * 2
     assert rows["x"].tolist() == [1.0, 2.0]
     assert "commit" not in run_grid({"m": lambda i, s: {"x": 0}}, {"a": 0}, [0], progress=False)
+
+
+def test_run_bench_saves_each_cell_as_it_finishes_and_keeps_older_cells(tmp_path: Path) -> None:
+    csv = tmp_path / "toy.csv"
+    pd.DataFrame(
+        [{"method": "old", "instance": "a", "group": "a", "seed": 0, "value": 9.0, "time_s": 0}]
+    ).to_csv(csv, index=False)
+    seen_rows = []
+
+    def method(instance: float, seed: int) -> dict[str, float]:
+        seen_rows.append(len(pd.read_csv(csv)))  # what an interrupted run would have kept
+        return {"value": instance + seed}
+
+    rows, paths = run_bench(
+        {"m": method},
+        {"a": 1.0, "b": 2.0},
+        [0, 1],
+        name="toy",
+        metrics=["value"],
+        results_dir=tmp_path,
+        order=lambda df: df.sort_values(["method", "instance", "seed"], ignore_index=True),
+        progress=False,
+    )
+    assert seen_rows == [1, 2, 3, 4]
+    assert list(rows["method"]) == ["m", "m", "m", "m", "old"]
+    assert list(rows["value"]) == [1.0, 2.0, 2.0, 3.0, 9.0]
+    assert pd.read_csv(paths["csv"])["value"].tolist() == rows["value"].tolist()
+    assert paths["md"].read_text().startswith("# toy")
+
+
+def test_write_table_writes_markdown_csv_and_the_doc_block(tmp_path: Path) -> None:
+    results = tmp_path / "benchmarks" / "results"
+    page = tmp_path / "docs" / "page.md"
+    page.parent.mkdir()
+    page.write_text("text\n\n<!-- results:speed -->\nold\n<!-- /results:speed -->\n")
+    table = pd.DataFrame({"case": ["x", "y"], "value": [1.23456, np.nan]})
+    path = write_table(table, "speed", "Speed", results, note="One note.", docs=[page], csv=True)
+    text = path.read_text()
+    assert text.startswith("# Speed\n\nOne note.\n\n| case")
+    assert "1.235" in text
+    assert "| y      |   –     |" in text
+    assert pd.read_csv(results / "speed.csv").shape == (2, 2)
+    assert "One note." in page.read_text()
+    assert "old" not in page.read_text()

@@ -33,10 +33,9 @@ from pgsuite.apps.scheduling.jobshop.instances import (
 from pgsuite.apps.scheduling.jobshop.rules import RULES
 from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
 from pgsuite.apps.scheduling.jobshop.solver import SolverOptions, parse_method
-from pgsuite.core.bench import merge_rows, run_grid, write_results
-from pgsuite.core.cli import CommandOutput, markdown_table
+from pgsuite.core.bench import run_bench, write_table
+from pgsuite.core.cli import CommandOutput
 from pgsuite.core.distributed import BackendConfig
-from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
 
 DOCS = ("docs/jobshop.md",)
@@ -147,39 +146,33 @@ def quality(config: JobShopBenchConfig) -> CommandOutput:
             f"Job shop, {config.suite}, random breakdowns (mtbf {config.options.mtbf:g}, mttr "
             f"{config.options.mttr:g} mean durations): makespan over the breakdown-free best known, %"
         )
-    csv_path = config.results_dir / f"{name}.csv"
-
-    def with_saved(new: pd.DataFrame) -> pd.DataFrame:
-        """``new`` plus the saved cells it does not re-measure, in report order."""
-        return _ordered(merge_rows(new, csv_path, ("instance", "method")))
-
-    def save_finished(new: pd.DataFrame) -> None:  # a long run interrupted keeps its cells
-        config.results_dir.mkdir(parents=True, exist_ok=True)
-        with_saved(new).to_csv(csv_path, index=False)
-
-    new = run_grid(
+    rows, paths = run_bench(
         {m: method_fn(m) for m in config.methods},
         instances,
         [config.options.seed],
+        name=name,
+        metrics=["gap_pct", "time_s"],
+        results_dir=config.results_dir,
+        title=title,
+        docs=DOCS,
         groups={key: size_class(instance) for key, instance in instances.items()},
-        after_each=save_finished,
+        keys=("instance", "method"),
+        order=_ordered,
         backend=config.backend,
         config=config,
     )
-    rows = with_saved(new)
-    paths = write_results(
-        rows, name, ["gap_pct", "time_s"], config.results_dir, title=title, docs=DOCS
-    )
     wide = wide_table(rows)
-    wide_path = config.results_dir / f"{name}_wide.md"
     counts = rows.groupby("method")["instance"].nunique()
     note = ", ".join(f"{m}: {counts[m]}" for m in wide.columns)
-    wide_path.write_text(
-        f"# {title}\n\nMean gap % per size class (instances per method: {note}).\n\n"
-        + markdown_table(wide.reset_index())
-        + "\n"
+    wide_path = write_table(
+        wide.reset_index(),
+        f"{name}_wide",
+        title,
+        config.results_dir,
+        note=f"Mean gap % per size class (instances per method: {note}).",
+        docs=DOCS,
+        floatfmt="g",
     )
-    update_pages(DOCS, f"{name}_wide", config.results_dir)
     summary = {
         "csv": str(paths["csv"]),
         "md": str(wide_path),
@@ -222,12 +215,15 @@ def speed(config: JobShopBenchConfig) -> CommandOutput:
             }
         )
     table = pd.DataFrame(rows)
-    config.results_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(config.results_dir / "jobshop_speed.csv", index=False)
-    (config.results_dir / "jobshop_speed.md").write_text(
-        "# Job shop: simulator and policy speed\n\n" + table.to_markdown(index=False) + "\n"
+    write_table(
+        table,
+        "jobshop_speed",
+        "Job shop: simulator and policy speed",
+        config.results_dir,
+        docs=DOCS,
+        csv=True,
+        floatfmt="g",
     )
-    update_pages(DOCS, "jobshop_speed", config.results_dir)
     return CommandOutput([("speed", table)], {r["case"]: r["value"] for r in rows})
 
 
