@@ -368,4 +368,3 @@ def write_table(
     path.write_text(f"# {title}\n\n" + (f"{note}\n\n" if note else "") + body + "\n")
     update_pages(docs, name, out_dir)
     return path
-

@@ -34,7 +34,7 @@ from pgsuite.apps.retrieval.data import Collection, rank_documents
 from pgsuite.apps.retrieval.first_stage import BM25Retriever, document_text, load_minilm
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.schedules import linear_warmup
-from pgsuite.core.seeding import seed_everything
+from pgsuite.core.seeding import derive_seed, seed_everything
 from pgsuite.core.trainer import Trainer, TrainerConfig, TrainResult
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def epoch_batches(
 ) -> list[list[Example]]:
     """The batches of ``epoch``: pairs in a seeded order, each with ``config.hard_negatives``
     negatives drawn from its query's pool (``pools``), cut by :func:`no_duplicate_batches`."""
-    generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+    generator = torch.Generator().manual_seed(derive_seed(config.seed, "batch-order", epoch))
     examples = []
     for index in torch.randperm(len(pairs), generator=generator).tolist():
         query, positive = pairs[index]

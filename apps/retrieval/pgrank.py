@@ -97,7 +97,7 @@ from pgsuite.core.errors import ConfigError, DataError
 from pgsuite.core.estimators import reinforce_loss
 from pgsuite.core.runs import read_json, write_json
 from pgsuite.core.schedules import linear_warmup
-from pgsuite.core.seeding import seed_everything
+from pgsuite.core.seeding import derive_seed, seed_everything
 from pgsuite.core.trainer import Trainer, TrainerConfig, TrainResult
 
 if TYPE_CHECKING:
@@ -336,7 +336,7 @@ def evaluate_policy(
 
 def _query_order(count: int, seed: int, epoch: int) -> list[int]:
     """The order of the training queries in ``epoch``: a permutation fixed by seed and epoch."""
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    generator = torch.Generator().manual_seed(derive_seed(seed, "query-order", epoch))
     return torch.randperm(count, generator=generator).tolist()
 
 

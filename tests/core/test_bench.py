@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 from pgsuite.core.bench import (
-    run_bench,
-    write_table,
     BenchmarkError,
     format_mean_std,
     merge_rows,
+    run_bench,
     run_grid,
     summarize,
     write_results,
+    write_table,
 )
 from pgsuite.core.errors import ConfigError
 

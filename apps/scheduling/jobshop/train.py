@@ -29,7 +29,7 @@ from pgsuite.core.checkpoint import load_checkpoint
 from pgsuite.core.errors import ConfigError, DataError
 from pgsuite.core.ppo import PPO, PPOCallback, PPOConfig, train_ppo
 from pgsuite.core.runs import load_config, save_config
-from pgsuite.core.seeding import GeneratorState, seed_everything
+from pgsuite.core.seeding import GeneratorState, derive_seed, seed_everything
 from pgsuite.core.trainer import TrainerConfig, resumable_checkpoint
 
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
@@ -182,12 +182,12 @@ class _RunFolder(PPOCallback):
 def _dev_set(config: JobShopTrainConfig) -> tuple[JobShopSimulator, float]:
     jobs, machines = config.parsed_sizes[-1]
     instances = [
-        random_instance(jobs, machines, seed=10_000_000 + config.seed * 1_000 + i)
+        random_instance(jobs, machines, seed=derive_seed(config.seed, "dev-instance", i))
         for i in range(config.dev_instances)
     ]
     downtimes = None
     if config.breakdowns is not None:
-        rng = np.random.default_rng(10_000_000 + config.seed)
+        rng = np.random.default_rng(derive_seed(config.seed, "dev-breakdowns"))
         downtimes = config.breakdowns.sample_batch(instances, rng)
     sim = JobShopSimulator.from_instances(instances, config.policy.insertion, downtimes)
     mwkr = float(dispatch(sim, "mwkr").makespan.mean())
