@@ -1,10 +1,14 @@
 """One independent feasibility checker for every scheduler of the suite.
 
-A schedule is flat arrays over operations (tasks): start, end, the resource (machine, processor)
-that runs it and its required processing time; precedence constraints are pairs ``(before, after)``
-with an optional minimum lag (communication delay) between the end of ``before`` and the start of
-``after``. The checker recomputes everything from these arrays and trusts nothing a solver reports,
-so every method's makespan counts only after :func:`check_schedule` passed.
+A schedule is flat arrays over operations (tasks): start, end, the resource (machine, processor,
+node) that runs it and its required processing time; precedence constraints are pairs
+``(before, after)`` with an optional minimum lag (communication delay) between the end of
+``before`` and the start of ``after``. Optional constraints: release times (an operation starts no
+earlier), hard deadlines (it ends no later) and resources of capacity above 1 (at most
+``capacity[r]`` units of resource ``r`` busy at any instant, each operation using ``demand`` units:
+the cores of a node, its memory, the slots of a processing element). The checker recomputes
+everything from these arrays and trusts nothing a solver reports, so every method's makespan
+counts only after :func:`check_schedule` passed.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import numpy as np
 
 from pgsuite.core.errors import PgsuiteError
 
-ViolationKind = Literal["duration", "negative_start", "precedence", "overlap"]
+ViolationKind = Literal[
+    "duration", "negative_start", "release", "deadline", "precedence", "overlap", "capacity"
+]
 
 
 class InfeasibleScheduleError(PgsuiteError):
@@ -41,22 +47,33 @@ def find_violations(
     precedences: np.ndarray,
     lags: np.ndarray | None = None,
     tolerance: float = 1e-9,
+    *,
+    release: np.ndarray | None = None,
+    deadline: np.ndarray | None = None,
+    capacity: np.ndarray | None = None,
+    demand: np.ndarray | None = None,
 ) -> list[Violation]:
     """Every violated constraint of a schedule.
 
     Args:
         start, end: ``[O]`` start and end time of each operation.
-        resource: int ``[O]``, the resource each operation occupies (one operation at a time).
+        resource: int ``[O]``, the resource each operation occupies.
         duration: ``[O]`` required processing time (``end - start`` must equal it).
         precedences: int ``[P, 2]`` pairs ``(before, after)``.
         lags: ``[P]`` minimum time between ``end[before]`` and ``start[after]`` (default 0).
         tolerance: slack allowed in every comparison (0 for integer times is fine).
+        release: ``[O]`` earliest start of each operation (default: none; starts >= 0 always).
+        deadline: ``[O]`` latest end of each operation, a hard constraint (``inf``: none); soft
+            deadlines (SLA misses) are a metric, not a feasibility question.
+        capacity: ``[R]`` units of each resource, indexed by ``resource`` (default: 1 each, one
+            operation at a time).
+        demand: ``[O]`` units of its resource each operation holds while it runs (default 1).
 
     Returns:
         The violations (empty for a feasible schedule), grouped by kind.
     """
     start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
-    resource, duration = np.asarray(resource), np.asarray(duration, dtype=float)
+    resource, duration = np.asarray(resource, dtype=np.int64), np.asarray(duration, dtype=float)
     precedences = np.asarray(precedences, dtype=np.int64).reshape(-1, 2)
     lags = np.zeros(len(precedences)) if lags is None else np.asarray(lags, dtype=float)
     violations: list[Violation] = []
@@ -69,6 +86,24 @@ def find_violations(
         )
     for op in np.flatnonzero(start < -tolerance):
         violations.append(Violation("negative_start", f"operation {op} starts at {start[op]:g}"))
+    if release is not None:
+        release = np.asarray(release, dtype=float)
+        for op in np.flatnonzero(start < release - tolerance):
+            violations.append(
+                Violation(
+                    "release",
+                    f"operation {op} starts at {start[op]:g}, before its release {release[op]:g}",
+                )
+            )
+    if deadline is not None:
+        deadline = np.asarray(deadline, dtype=float)
+        for op in np.flatnonzero(end > deadline + tolerance):
+            violations.append(
+                Violation(
+                    "deadline",
+                    f"operation {op} ends at {end[op]:g}, after its deadline {deadline[op]:g}",
+                )
+            )
     before, after = precedences[:, 0], precedences[:, 1]
     for p in np.flatnonzero(start[after] < end[before] + lags - tolerance):
         violations.append(
@@ -78,12 +113,28 @@ def find_violations(
                 f"{before[p]} ends at {end[before[p]]:g} (+ lag {lags[p]:g})",
             )
         )
-    # zero-length operations occupy nothing; among the others, sorted by start on each resource,
-    # any overlap shows up between neighbours
-    busy = np.flatnonzero(duration > tolerance)
-    order = busy[np.lexsort((start[busy], resource[busy]))]
+    units = np.ones(len(start)) if demand is None else np.asarray(demand, dtype=float)
+    limits = np.ones(resource.max(initial=-1) + 1) if capacity is None else np.asarray(capacity)
+    if len(limits) <= resource.max(initial=-1):
+        raise ValueError(f"capacity has {len(limits)} entries, resource {resource.max()} is used")
+    # zero-length or zero-demand operations occupy nothing
+    busy = (duration > tolerance) & (units > 0)
+    unit_resources = (limits == 1)[resource] & (units == 1)
+    violations += _overlaps(start, end, resource, np.flatnonzero(busy & unit_resources), tolerance)
+    shared = np.flatnonzero(busy & ~unit_resources)
+    violations += _overloads(start, end, resource, units, limits, shared, tolerance)
+    return violations
+
+
+def _overlaps(
+    start: np.ndarray, end: np.ndarray, resource: np.ndarray, ops: np.ndarray, tolerance: float
+) -> list[Violation]:
+    """Overlaps among ``ops``, each holding the whole of a unit-capacity resource: sorted by
+    start on each resource, any overlap shows up between neighbours."""
+    order = ops[np.lexsort((start[ops], resource[ops]))]
     same = resource[order][1:] == resource[order][:-1]
     clash = same & (start[order][1:] < end[order][:-1] - tolerance)
+    violations = []
     for i in np.flatnonzero(clash):
         a, b = order[i], order[i + 1]
         violations.append(
@@ -96,6 +147,42 @@ def find_violations(
     return violations
 
 
+def _overloads(
+    start: np.ndarray,
+    end: np.ndarray,
+    resource: np.ndarray,
+    units: np.ndarray,
+    limits: np.ndarray,
+    ops: np.ndarray,
+    tolerance: float,
+) -> list[Violation]:
+    """Instants where ``ops`` hold more units of a resource than it has: a sweep over start and
+    end events per resource (an end at time t frees its units before a start at t takes them);
+    the first overload of each resource is reported with the operations running then."""
+    if len(ops) == 0:
+        return []
+    times = np.concatenate([start[ops], end[ops] - tolerance])
+    change = np.concatenate([units[ops], -units[ops]])
+    where = np.concatenate([resource[ops], resource[ops]])
+    order = np.lexsort((change, times, where))  # by resource, then time, frees before takes
+    # every resource's events sum to zero, so one running sum restarts at each resource
+    load = np.cumsum(change[order])
+    over = np.flatnonzero(load > limits[where[order]] + tolerance)
+    violations = []
+    for r in np.unique(where[order][over]):
+        event = order[over[where[order][over] == r][0]]
+        t = times[event]
+        running = ops[(resource[ops] == r) & (start[ops] <= t) & (end[ops] - tolerance > t)]
+        violations.append(
+            Violation(
+                "capacity",
+                f"resource {r} runs operations {running.tolist()} at time {t:g}: "
+                f"{units[running].sum():g} units of its {limits[r]:g}",
+            )
+        )
+    return violations
+
+
 def check_schedule(
     start: np.ndarray,
     end: np.ndarray,
@@ -103,13 +190,15 @@ def check_schedule(
     duration: np.ndarray,
     precedences: np.ndarray,
     lags: np.ndarray | None = None,
+    **constraints: np.ndarray | None,
 ) -> float:
-    """The makespan (``max(end)``) of a feasible schedule.
+    """The makespan (``max(end)``) of a feasible schedule; ``constraints`` are the optional
+    ``release``, ``deadline``, ``capacity`` and ``demand`` of :func:`find_violations`.
 
     Raises:
         InfeasibleScheduleError: listing the first five violations.
     """
-    violations = find_violations(start, end, resource, duration, precedences, lags)
+    violations = find_violations(start, end, resource, duration, precedences, lags, **constraints)
     if violations:
         shown = "; ".join(v.message for v in violations[:5])
         more = f" (+{len(violations) - 5} more)" if len(violations) > 5 else ""

@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from pgsuite.apps.scheduling.common.generators import InstanceStream
 from pgsuite.apps.scheduling.jobshop.breakdowns import Breakdowns
 from pgsuite.apps.scheduling.jobshop.features import NUM_FEATURES, operation_features
 from pgsuite.apps.scheduling.jobshop.instances import (
@@ -37,9 +38,10 @@ from pgsuite.core.errors import ConfigError
 RewardName = Literal["dense", "sparse"]
 
 
-class InstanceSource:
-    """Draws batches of same-size instances: cycles through a fixed list, or generates random
-    ones (durations U[1, 99]) from a seeded stream."""
+class InstanceSource(InstanceStream[JobShopInstance]):
+    """Batches of same-size job-shop instances (:class:`~pgsuite.apps.scheduling.common.generators.
+    InstanceStream`): a fixed list cycled in order, or random ``jobs x machines`` instances
+    (durations U[1, 99]) from a seeded stream."""
 
     def __init__(
         self,
@@ -56,23 +58,12 @@ class InstanceSource:
             jobs, machines = next(iter(sizes))
         if jobs < 1 or machines < 1:
             raise ConfigError(f"need jobs >= 1 and machines >= 1, got {jobs} x {machines}")
-        self.instances = list(instances) if instances is not None else None
         self.jobs, self.machines = jobs, machines
-        self.rng = np.random.default_rng(0)
-        self.cursor = 0
+        generate = None if instances is not None else self._random
+        super().__init__(instances, generate)
 
-    def seed(self, seed: int | None) -> None:
-        """Restart the stream (in place, so views of ``rng`` such as checkpoints stay valid)."""
-        self.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
-        self.cursor = 0
-
-    def draw(self, count: int) -> list[JobShopInstance]:
-        if self.instances is not None:
-            chosen = [self.instances[(self.cursor + i) % len(self.instances)] for i in range(count)]
-            self.cursor += count
-            return chosen
-        seeds = self.rng.integers(0, 2**31 - 1, size=count)
-        return [random_instance(self.jobs, self.machines, int(s)) for s in seeds]
+    def _random(self, seed: int) -> JobShopInstance:
+        return random_instance(self.jobs, self.machines, seed)
 
 
 class JobShopBatchEnv:
