@@ -19,6 +19,7 @@ import dataclasses
 import torch
 from torch import nn
 
+from pgsuite.apps.inventory.env import InventoryVecEnv
 from pgsuite.apps.inventory.hdpo import HDPOConfig
 from pgsuite.apps.inventory.network import location_demand_rate
 from pgsuite.apps.inventory.policies import observation_features
@@ -26,7 +27,6 @@ from pgsuite.apps.inventory.settings import Setting
 from pgsuite.apps.inventory.sim import InventorySimulator, Observation, Scenarios
 from pgsuite.core.advantages import normalize
 from pgsuite.core.distributions import BetaHead
-from pgsuite.core.envs import StepResult
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.estimators import reinforce_loss
 from pgsuite.core.nn import MLP
@@ -62,68 +62,6 @@ class BetaActorCritic(nn.Module):
         """Deterministic policy for testing: the orders at the distribution's mean."""
         dist, _ = self(observation_features(obs, self.scale))
         return self.orders(dist.mean)
-
-
-class InventoryVecEnv:
-    """:class:`core.envs.BatchedEnv` over the simulator: ``num_envs`` systems stepped together.
-
-    Args:
-        setting: the inventory system.
-        num_envs: parallel systems.
-        horizon: periods per episode (then every env is truncated and restarted).
-        reward_scale: rewards are ``-cost / reward_scale``.
-        actions_to_orders: maps policy actions ``[B, N]`` to orders (default: identity).
-    """
-
-    def __init__(
-        self,
-        setting: Setting,
-        num_envs: int,
-        horizon: int,
-        reward_scale: float,
-        actions_to_orders=None,
-    ) -> None:
-        self.setting, self.num_envs, self.horizon = setting, num_envs, horizon
-        self.reward_scale = reward_scale
-        self.simulator = InventorySimulator(setting.network)
-        self.scale = location_demand_rate(setting.network, setting.demand_mean)
-        self.actions_to_orders = actions_to_orders or (lambda a: a)
-        self.generator = torch.Generator()
-
-    def _start(self) -> torch.Tensor:
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        self.scenarios: Scenarios = self.setting.scenarios(
-            "train", self.num_envs, self.horizon, seed
-        )
-        self.on_hand, self.pipeline = self.scenarios.on_hand, self.scenarios.pipeline
-        self.slots = self.simulator.arrival_slots(self.scenarios.lead_time, self.pipeline.shape[-1])
-        self.t = 0
-        return self._features()
-
-    def _features(self) -> torch.Tensor:
-        obs = Observation(self.on_hand, self.pipeline, self.scenarios.lead_time, self.t)
-        return observation_features(obs, self.scale)
-
-    def reset(self, seed: int | None = None) -> torch.Tensor:
-        if seed is not None:
-            self.generator.manual_seed(seed)
-        return self._start()
-
-    def step(self, action: torch.Tensor) -> StepResult:
-        orders = self.actions_to_orders(action)
-        self.on_hand, self.pipeline, flows = self.simulator.step(
-            self.on_hand, self.pipeline, orders, self.scenarios.demand[:, self.t], self.slots
-        )
-        self.t += 1
-        reward = -flows.cost / self.reward_scale
-        terminated = torch.zeros(self.num_envs, dtype=torch.bool)
-        truncated = torch.full((self.num_envs,), self.t >= self.horizon)
-        final_obs = self._features()
-        obs = self._start() if self.t >= self.horizon else final_obs
-        return StepResult(obs, reward, terminated, truncated, final_obs)
-
-    def action_masks(self) -> None:
-        return None
 
 
 def reinforce_step(

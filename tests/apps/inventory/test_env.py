@@ -63,3 +63,30 @@ def test_sb3_ppo_trains_on_the_env() -> None:
     trained = episode_cost(lambda obs: model.predict(obs, deterministic=True)[0])
     never_order = episode_cost(lambda obs: -np.ones(1, dtype=np.float32))
     assert trained < 0.5 * never_order
+
+
+def test_the_gym_env_is_one_system_of_the_batched_env_stepped_by_the_simulator() -> None:
+    import torch
+
+    from pgsuite.apps.inventory.sim import InventorySimulator
+
+    env = gym.make("pgsuite/Inventory-v0", horizon=6, setting="one_store_lost", lead_time=2)
+    first, _ = env.reset(seed=5)
+    scenarios = env.unwrapped.env.scenarios  # the batched env's scenario, one system
+    simulator = InventorySimulator(env.unwrapped.setting.network)
+    on_hand, pipeline = scenarios.on_hand, scenarios.pipeline
+    slots = simulator.arrival_slots(scenarios.lead_time, pipeline.shape[-1])
+    max_order = env.unwrapped.max_order
+    for t in range(6):
+        action = np.array([0.5 - 0.3 * t], dtype=np.float32)
+        obs, reward, _, truncated, info = env.step(action)
+        orders = ((torch.as_tensor(action) + 1) / 2 * max_order).reshape(1, -1)
+        on_hand, pipeline, flows = simulator.step(
+            on_hand, pipeline, orders, scenarios.demand[:, t], slots
+        )
+        assert info["cost"] == pytest.approx(float(flows.cost[0]), rel=1e-6)
+        assert reward == -info["cost"]
+    assert truncated
+    # the observation at the horizon is the episode's last state, not the restarted one
+    assert obs[0] == pytest.approx(float(on_hand[0, 0]) / 5.0, rel=1e-5)
+    assert first.shape == obs.shape
