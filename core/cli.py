@@ -487,6 +487,16 @@ def strict_json(document: Any) -> str:
     return json.dumps(strict_jsonable(document), indent=2, allow_nan=False)
 
 
+def loads_strict(text: str) -> Any:
+    """Parse a document that ``--json`` printed, as a strict RFC 8259 parser would: ``NaN`` and
+    ``Infinity`` tokens (which Python's ``json`` accepts by default) raise ``ValueError``."""
+
+    def refuse(token: str) -> Any:
+        raise ValueError(f"not strict JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 MISSING = "–"
 """What a table or summary line shows for a missing or undefined figure (NaN, None): e.g. the
 standard deviation of a single seed."""

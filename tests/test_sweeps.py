@@ -26,7 +26,7 @@ def local_ray():
 def _run(argv: list[str], capsys) -> dict:
     capsys.readouterr()
     assert cli.main([*argv, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)["summary"]
+    return cli.loads_strict(capsys.readouterr().out)["summary"]
 
 
 def _check_sweep(app: str, space: str, train: list[str], metric: str, tmp_path, capsys) -> None:

@@ -70,7 +70,7 @@ def test_app_command_parses_every_kind_of_option(toy_app, tmp_path, capsys) -> N
     argv = ["toy", "train", "--instance", str(instance), "--policy", "gnn", "--hidden", "8", "4"]
     argv += ["--lr", "0.01", "--max-steps", "7", "--no-progress", "--patience", "none", "--json"]
     assert cli.main(argv) == 0
-    document = json.loads(capsys.readouterr().out)
+    document = cli.loads_strict(capsys.readouterr().out)
     assert document["summary"] == {"max_steps": 7}
     assert document["tables"]["toy"] == [{"policy": "gnn", "hidden": "(8, 4)", "lr": 0.01}]
 
@@ -166,7 +166,7 @@ def test_quick_demo_end_to_end_json() -> None:
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
-    document = json.loads(run.stdout)
+    document = cli.loads_strict(run.stdout)
     titles = list(document["tables"])
     assert any("CartPole" in t for t in titles)
     assert any("newsvendor" in t for t in titles)
@@ -199,14 +199,14 @@ def test_config_file_gives_defaults_that_the_command_line_overrides(toy_app, tmp
         "progress: false\npatience: null\n",
     )
     assert cli.main(["toy", "train", "--config", str(yaml_file), "--lr", "0.25", "--json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+    document = cli.loads_strict(capsys.readouterr().out)
     assert document["summary"] == {"max_steps": 9}
     assert document["tables"]["toy"] == [{"policy": "gnn", "hidden": "(8, 4)", "lr": 0.25}]
     # a nested JSON object (a run's config.json) is flattened; flat config round-trips
     nested = {"instance": str(instance), "trainer": {"max_steps": 3}}
     json_file = _write(tmp_path / "c.json", json.dumps(nested))
     assert cli.main(["toy", "train", "--config", str(json_file), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["summary"] == {"max_steps": 3}
+    assert cli.loads_strict(capsys.readouterr().out)["summary"] == {"max_steps": 3}
     flat = cli.flat_config(ToyTrainConfig(hidden=(3,), trainer=TrainerConfig(max_steps=5)))
     assert flat["hidden"] == (3,)
     assert flat["max_steps"] == 5
@@ -227,7 +227,7 @@ def test_config_file_may_give_a_required_option(tmp_path, monkeypatch, capsys) -
     monkeypatch.setattr(cli, "discover_apps", lambda: [app])
     config = _write(tmp_path / "c.json", '{"size": 4}')
     assert cli.main(["req", "run", "--config", str(config), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["summary"] == {"size": 4}
+    assert cli.loads_strict(capsys.readouterr().out)["summary"] == {"size": 4}
 
 
 @pytest.mark.parametrize(

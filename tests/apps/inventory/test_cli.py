@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +23,7 @@ STORE_1 = (float(_ONE_STORE.demand_mean[0]), float(_ONE_STORE.demand_std[0]))
 
 
 def _json(capsys: pytest.CaptureFixture) -> dict:
-    return json.loads(capsys.readouterr().out)
+    return cli.loads_strict(capsys.readouterr().out)
 
 
 def test_train_eval_and_resume(tmp_path: Path, capsys) -> None:

@@ -127,7 +127,7 @@ def _argv(command: str, folders: dict[str, Path], *extra: str) -> list[str]:
 
 
 def _json(capsys: pytest.CaptureFixture) -> dict:
-    return json.loads(capsys.readouterr().out)
+    return cli.loads_strict(capsys.readouterr().out)
 
 
 @pytest.fixture(scope="module")

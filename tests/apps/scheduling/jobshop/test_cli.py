@@ -25,7 +25,7 @@ TINY_TRAIN = [
 
 
 def _json(capsys: pytest.CaptureFixture) -> dict:
-    return json.loads(capsys.readouterr().out)
+    return cli.loads_strict(capsys.readouterr().out)
 
 
 @pytest.fixture(scope="module")
