@@ -65,12 +65,11 @@ from pgsuite.apps.retrieval.pgrank import (
     train,
 )
 from pgsuite.apps.retrieval.policy import MEASURES, PGRankPolicy
-from pgsuite.core.bench import merge_rows, run_grid, summarize, write_results
+from pgsuite.core.bench import run_bench, summarize
 from pgsuite.core.cli import CommandOutput, markdown_table
 from pgsuite.core.distributed import BackendConfig
 from pgsuite.core.doctables import update_pages
 from pgsuite.core.errors import ConfigError
-from pgsuite.core.provenance import PROVENANCE_COLUMNS
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -315,39 +314,25 @@ def bench(config: RetrievalBenchConfig) -> CommandOutput:
     instance = _prepare(config)
     label = f"{config.data.name} {config.test_split}"
     trained = {"contrastive": _contrastive} | {m: _pgrank(m) for m in PGRANK_METHODS}
-    frames = []
-    baselines = {m: _baseline(m) for m in BASELINES if m in config.methods}
-    if baselines:
-        frames.append(
-            run_grid(
-                baselines,
-                {label: instance},
-                config.seeds[:1],
-                progress=config.progress,
-                backend=config.backend,
-                config=config,
-            )
-        )
-    chosen = {m: trained[m] for m in TRAINED if m in config.methods}
-    if chosen:
-        frames.append(
-            run_grid(
-                chosen,
-                {label: instance},
-                config.seeds,
-                progress=config.progress,
-                backend=config.backend,
-                config=config,
-            )
-        )
-    columns = ["method", "instance", "group", "seed", *METRICS, *PROVENANCE_COLUMNS]
-    rows = pd.concat(frames, ignore_index=True)[columns]
-    rows = merge_rows(rows, config.results_dir / f"{config.name}.csv")
     title = (
         f"Retrieval, {label} ({len(instance.test.queries)} queries): nDCG@10, MRR@10, Recall@100, "
         "training time and search speed"
     )
-    paths = write_results(rows, config.name, list(METRICS), config.results_dir, title=title)
+    grid = {
+        "name": config.name,
+        "metrics": list(METRICS),
+        "results_dir": config.results_dir,
+        "title": title,
+        "progress": config.progress,
+        "backend": config.backend,
+        "config": config,
+    }
+    # the untrained baselines are deterministic: one seed; the trained methods every seed
+    baselines = {m: _baseline(m) for m in BASELINES if m in config.methods}
+    chosen = {m: trained[m] for m in TRAINED if m in config.methods}
+    for methods, seeds in ((baselines, config.seeds[:1]), (chosen, config.seeds)):
+        if methods:
+            rows, paths = run_bench(methods, {label: instance}, seeds, **grid)
     comparison = tower_vs_full(rows)
     with paths["md"].open("a", encoding="utf-8") as file:
         file.write(_setup_note(config, len(instance.test.queries), rows))
