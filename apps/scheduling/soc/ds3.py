@@ -18,6 +18,9 @@ line are ignored; a task listed twice keeps its first time, as DS3 looks it up: 
 ``comm_band_self B`` and ``comm_band i j B`` (bandwidth between resources ``i`` and ``j``, the
 same both ways; data volume / bandwidth is the transfer time in µs).
 
+A compact JSON / YAML form of both, for files written by hand: :func:`read_compact_job`,
+:func:`read_compact_soc` (``load_job`` / ``load_soc`` pick it by the ``.json`` / ``.yaml`` suffix).
+
 Comments start with ``#``. Errors are :class:`~pgsuite.core.errors.DataError` naming the file and
 line: a missing predecessor, a cycle, a negative time or volume, a resource that lists another
 number of tasks than it declares, no memory resource, and (:func:`check_job_runs_on`) a task type
@@ -30,6 +33,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -439,20 +443,170 @@ def ds3_folder() -> Path:
 
 
 def load_job(name_or_path: str | Path) -> TaskGraph:
-    """A job by DS3 name (:data:`JOB_NAMES`, e.g. ``"WIFI_5TXM"``) or by file path."""
+    """A job by DS3 name (:data:`JOB_NAMES`, e.g. ``"WIFI_5TXM"``) or by file path (DS3 text, or
+    the compact form for ``.json`` / ``.yaml``)."""
     if str(name_or_path) in JOB_NAMES:
         return read_job(ds3_folder() / "config_Jobs" / f"job_{name_or_path}.txt")
     path = Path(name_or_path)
     if not path.is_file():
         raise DataError(f"no job file {path} (DS3 jobs by name: {', '.join(JOB_NAMES)})")
-    return read_job(path)
+    return read_compact_job(path) if path.suffix in COMPACT_SUFFIXES else read_job(path)
 
 
 def load_soc(name_or_path: str | Path) -> SoC:
-    """A SoC by DS3 name (:data:`SOC_NAMES`, e.g. ``"MULTIPLE_BAL"``) or by file path."""
+    """A SoC by DS3 name (:data:`SOC_NAMES`, e.g. ``"MULTIPLE_BAL"``) or by file path (DS3 text,
+    or the compact form for ``.json`` / ``.yaml``)."""
     if str(name_or_path) in SOC_NAMES:
         return read_soc(ds3_folder() / "config_SoC" / f"SoC.{name_or_path}.txt")
     path = Path(name_or_path)
     if not path.is_file():
         raise DataError(f"no SoC file {path} (DS3 SoCs by name: {', '.join(SOC_NAMES)})")
-    return read_soc(path)
+    return read_compact_soc(path) if path.suffix in COMPACT_SUFFIXES else read_soc(path)
+
+
+# -- the compact JSON / YAML form ----------------------------------------------------------------
+COMPACT_SUFFIXES = (".json", ".yaml", ".yml")
+"""Files in the compact form; any other suffix is read as a DS3 text file."""
+
+
+def _document(path: Path, kind: str) -> dict[str, Any]:
+    import json
+
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
+        raise DataError(
+            f"{path}: cannot read the {kind} ({' '.join(str(error).split())})"
+        ) from None
+    if not isinstance(document, dict):
+        raise DataError(f"{path}: a {kind} file holds a mapping (see the module docstring)")
+    return document
+
+
+def _field_number(path: Path, where: str, value: Any, *, integer: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or (integer and not float(value).is_integer()) or not np.isfinite(value) or value < 0:
+        kind = "an integer" if integer else "a number"
+        raise DataError(f"{path}: {where} must be {kind} >= 0, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def read_compact_job(path: str | Path) -> TaskGraph:
+    """A job in the compact form::
+
+        job: pair                     # the job's name
+        tasks:                        # in any order; ids follow this order
+          first: {type: scrambler_encoder, deadline: 50}   # type defaults to the task's name
+          second: {after: {first: 8}, earliest_start: 2}   # predecessor -> data volume
+          third: {after: [second]}                          # or a list: volumes 0
+
+    Raises:
+        DataError: unreadable file, a missing key, an unknown predecessor, a negative time or
+            volume, a cycle (the message names the task).
+    """
+    path = Path(path)
+    document = _document(path, "job")
+    tasks = document.get("tasks")
+    if not isinstance(tasks, dict) or not tasks:
+        raise DataError(f"{path}: 'tasks' must map task names to their attributes")
+    names = [str(name) for name in tasks]
+    index = {name: i for i, name in enumerate(names)}
+    types, starts, deadlines, edges, volumes = [], [], [], [], []
+    for name, spec in zip(names, tasks.values(), strict=True):
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise DataError(f"{path}: tasks.{name} must be a mapping, got {spec!r}")
+        unknown = sorted(set(spec) - {"type", "after", "earliest_start", "deadline"})
+        if unknown:
+            raise DataError(f"{path}: tasks.{name}: unknown key(s) {unknown}")
+        types.append(str(spec.get("type", name)))
+        starts.append(_field_number(path, f"tasks.{name}.earliest_start",
+                                    spec.get("earliest_start", 0)))  # fmt: skip
+        deadline = spec.get("deadline")
+        deadlines.append(np.inf if deadline is None
+                         else _field_number(path, f"tasks.{name}.deadline", deadline))  # fmt: skip
+        after = spec.get("after", {})
+        after = dict.fromkeys(after, 0) if isinstance(after, list) else after
+        if not isinstance(after, dict):
+            raise DataError(f"{path}: tasks.{name}.after must list or map predecessors")
+        for predecessor, volume in after.items():
+            if str(predecessor) not in index:
+                raise DataError(f"{path}: tasks.{name}.after names unknown task {predecessor!r}")
+            edges.append((index[str(predecessor)], index[name]))
+            volumes.append(_field_number(path, f"tasks.{name}.after.{predecessor}", volume))
+    try:
+        return TaskGraph(
+            str(document.get("job", path.stem)),
+            tuple(types),
+            np.asarray(edges, dtype=np.int64).reshape(-1, 2),
+            np.asarray(volumes),
+            np.asarray(starts),
+            np.asarray(deadlines),
+            task_names=tuple(names),
+        )
+    except DataError as error:
+        raise DataError(f"{path}: {error}") from None
+
+
+def read_compact_soc(path: str | Path) -> SoC:
+    """A SoC in the compact form::
+
+        soc: tiny
+        resources:                    # ids follow this order
+          - {name: core, kind: CPU, capacity: 2, times: {first: 10, second: 20},
+             power_w: {1000: [0.1, 0.2]}}
+          - {name: MEMORY, kind: MEM}
+        self_bandwidth: 1000
+        bandwidth: [[core, MEMORY, 2]]   # resource, resource, bandwidth (both ways)
+
+    Raises:
+        DataError: unreadable file, a missing or unknown key, a negative time or bandwidth, a
+            bandwidth naming an unknown resource, no memory resource.
+    """
+    path = Path(path)
+    document = _document(path, "SoC")
+    specs = document.get("resources")
+    if not isinstance(specs, list) or not specs:
+        raise DataError(f"{path}: 'resources' must be a list of resources")
+    records = []
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, dict) or "name" not in spec or "kind" not in spec:
+            raise DataError(f"{path}: resources[{i}] needs at least a name and a kind")
+        unknown = sorted(set(spec) - {"name", "kind", "capacity", "times", "power_w"})
+        if unknown:
+            raise DataError(f"{path}: resources[{i}]: unknown key(s) {unknown}")
+        capacity = _field_number(path, f"resources[{i}].capacity", spec.get("capacity", 1),
+                                 integer=True)  # fmt: skip
+        if capacity < 1:
+            raise DataError(f"{path}: resources[{i}].capacity must be >= 1")
+        times = {str(t): _field_number(path, f"resources[{i}].times.{t}", v)
+                 for t, v in (spec.get("times") or {}).items()}  # fmt: skip
+        power = {
+            float(f): tuple(_field_number(path, f"resources[{i}].power_w", p) for p in values)
+            for f, values in (spec.get("power_w") or {}).items()
+        }
+        record = _ResourceRecord(0, i, str(spec["name"]), str(spec["kind"]), int(capacity),
+                                 len(times), len(times), times)  # fmt: skip
+        record.power = power
+        records.append(record)
+    ids = {r.name: r.id for r in records}
+    bands = []
+    for entry in document.get("bandwidth") or []:
+        if not (isinstance(entry, list) and len(entry) == 3):
+            raise DataError(f"{path}: bandwidth entries are [resource, resource, bandwidth]")
+        source, target, value = entry
+        for name in (source, target):
+            if str(name) not in ids:
+                raise DataError(f"{path}: bandwidth names unknown resource {name!r}")
+        value = _field_number(path, f"the bandwidth {source}-{target}", value)
+        bands.append((0, ids[str(source)], ids[str(target)], value))
+    self_bandwidth = document.get("self_bandwidth")
+    self_value = (float("nan") if self_bandwidth is None
+                  else _field_number(path, "self_bandwidth", self_bandwidth))  # fmt: skip
+    soc = _soc(path, records, bands, self_value)
+    return SoC(
+        str(document.get("soc", path.stem)), soc.resources, soc.bandwidth, soc.self_bandwidth
+    )

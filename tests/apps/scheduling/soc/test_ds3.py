@@ -193,3 +193,69 @@ def test_the_ds3_socs_load_by_name_and_run_their_jobs() -> None:
     check_job_runs_on(load_job("Top"), top)
     for name in SOC_NAMES:
         assert load_soc(name).num_cores >= 3
+
+
+COMPACT_JOB = """job: pair
+tasks:
+  first: {deadline: 50}
+  second: {after: {first: 8}, earliest_start: 2, deadline: 60}
+"""
+
+COMPACT_SOC = """soc: pair
+resources:
+  - {name: core, kind: CPU, capacity: 2, times: {first: 10, second: 20},
+     power_w: {1000: [0.1, 0.2]}}
+  - {name: fast, kind: ACC, times: {second: 4}}
+  - {name: MEMORY, kind: MEM}
+self_bandwidth: 1000
+bandwidth: [[core, fast, 4], [core, MEMORY, 2]]
+"""
+
+
+def test_the_compact_form_reads_as_the_ds3_text_form(tmp_path) -> None:
+    text_job = read_job(_write(tmp_path, "job_pair.txt", JOB))
+    compact_job = load_job(_write(tmp_path, "pair.yaml", COMPACT_JOB))
+    for name in ("edges", "volumes", "earliest_start", "deadline"):
+        assert np.array_equal(getattr(text_job, name), getattr(compact_job, name)), name
+    assert compact_job.task_types == text_job.task_types
+    assert compact_job.name == "pair"
+    text_soc = read_soc(_write(tmp_path, "SoC.pair.txt", SOC))
+    compact_soc = load_soc(_write(tmp_path, "pair_soc.yaml", COMPACT_SOC))
+    assert np.array_equal(text_soc.bandwidth, compact_soc.bandwidth, equal_nan=True)
+    assert compact_soc.self_bandwidth == text_soc.self_bandwidth
+    for mine, theirs in zip(compact_soc.resources, text_soc.resources, strict=True):
+        assert (mine.name, mine.kind, mine.capacity) == (theirs.name, theirs.kind, theirs.capacity)
+        assert mine.execution_time_us == theirs.execution_time_us
+    assert compact_soc.resources[0].power_w == {1000.0: (0.1, 0.2)}
+    json_job = _write(tmp_path, "pair.json", '{"tasks": {"a": {}, "b": {"after": ["a"]}}}')
+    assert load_job(json_job).edges.tolist() == [[0, 1]]
+
+
+BAD_COMPACT = {
+    "unknown predecessor": ("job", COMPACT_JOB.replace("{first: 8}", "{zero: 8}"),
+                            "tasks.second.after names unknown task 'zero'"),
+    "negative volume": ("job", COMPACT_JOB.replace("{first: 8}", "{first: -8}"),
+                        "tasks.second.after.first must be a number >= 0"),
+    "cycle": ("job", COMPACT_JOB.replace("first: {deadline: 50}",
+                                         "first: {deadline: 50, after: [second]}"), "cycle"),
+    "unknown key": ("job", COMPACT_JOB.replace("deadline: 50", "dedline: 50"), "unknown key(s)"),
+    "no tasks": ("job", "job: empty\n", "'tasks' must map task names"),
+    "not yaml": ("job", "tasks: [unclosed\n", "cannot read the job"),
+    "no memory": ("soc", COMPACT_SOC.replace("  - {name: MEMORY, kind: MEM}\n", "")
+                  .replace(", [core, MEMORY, 2]", ""), "no memory resource"),
+    "negative time": ("soc", COMPACT_SOC.replace("second: 4", "second: -4"),
+                      "resources[1].times.second must be a number >= 0"),
+    "unknown resource": ("soc", COMPACT_SOC.replace("[core, fast, 4]", "[core, slow, 4]"),
+                         "bandwidth names unknown resource 'slow'"),
+    "capacity": ("soc", COMPACT_SOC.replace("capacity: 2", "capacity: 0"), "capacity must be >= 1"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BAD_COMPACT))
+def test_malformed_compact_files_are_data_errors(tmp_path, case) -> None:
+    kind, text, message = BAD_COMPACT[case]
+    path = _write(tmp_path, f"bad_{kind}.yaml", text)
+    with pytest.raises(DataError) as error:
+        (load_job if kind == "job" else load_soc)(path)
+    assert str(path) in str(error.value)
+    assert message in str(error.value)
