@@ -21,8 +21,19 @@ import numpy as np
 from pgsuite.core.errors import PgsuiteError
 
 ViolationKind = Literal[
-    "duration", "negative_start", "release", "deadline", "precedence", "overlap", "capacity"
+    "duration",
+    "negative_start",
+    "release",
+    "deadline",
+    "precedence",
+    "overlap",
+    "capacity",
+    "unsupported",
+    "missing",
 ]
+"""What a violation breaks; ``unsupported`` (an operation on a resource that cannot run it) and
+``missing`` (an operation scheduled zero or several times) are found by the apps' own checkers,
+which know what runs where."""
 
 
 class InfeasibleScheduleError(PgsuiteError):
