@@ -1,0 +1,223 @@
+"""An exact discrete-event simulator of DAG jobs on a SoC's PEs.
+
+Events are job arrivals and task completions. At each event time (a *decision epoch*) the
+scheduler is shown the ready tasks (every predecessor finished, so the time their data reaches
+any PE is known) and dispatches some of them, in order, to PEs. A PE runs its dispatched tasks one
+at a time in dispatch order, each starting at the latest of: its dispatch time, the end of the
+PE's previous task, the arrival of its data on that PE (:meth:`Platform.transfer_time`) and its
+job's arrival plus its earliest start. A task takes its *realised* time
+(:class:`~pgsuite.apps.scheduling.soc.workload.JobInstance`), which schedulers never see: they
+plan with the mean times and with :attr:`SoCSimulator.expected_free`, when each PE is expected to
+finish its queue (running tasks counted at their start plus their mean time). A ready task left
+undispatched waits for the next epoch. Every schedule goes through the independent checker
+(:mod:`~pgsuite.apps.scheduling.soc.check`) before a latency is reported.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from pgsuite.apps.scheduling.soc.check import ScheduleLog, check_schedule
+from pgsuite.apps.scheduling.soc.platform import Platform
+from pgsuite.apps.scheduling.soc.workload import JobInstance
+from pgsuite.core.errors import ConfigError
+
+_ARRIVAL, _COMPLETION = 1, 0  # at equal times completions come first (they free PEs)
+
+
+class Scheduler(Protocol):
+    """Picks the next dispatch of an epoch: ``choose(sim, ready) -> (task, pe)`` with ``task`` a
+    global task id from ``ready`` and ``pe`` a PE that runs it, or ``None`` to leave the remaining
+    ready tasks for the next epoch. The simulator dispatches each choice at once (so the next
+    choice sees the PE's queue grown) and asks again while tasks are ready."""
+
+    def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int] | None: ...
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished, checked run: latencies ``[J]`` (µs, every job) and the schedule."""
+
+    latency_us: np.ndarray
+    log: ScheduleLog
+    makespan_us: float
+
+
+class SoCSimulator:
+    """One run of ``jobs`` (a workload, arrival order) on ``platform``.
+
+    Global task ids number the tasks of all jobs, job after job. Read by schedulers:
+    ``now``; ``mean_time`` ``[N, P]`` (``inf``: unsupported); ``expected_free`` ``[P]``;
+    :meth:`data_ready` ``[P]`` of a ready task; ``job_of`` / ``task_of`` / ``release`` ``[N]``.
+    """
+
+    def __init__(self, platform: Platform, jobs: Sequence[JobInstance]) -> None:
+        if not jobs:
+            raise ConfigError("a run needs at least one job")
+        if any(b.arrival_us < a.arrival_us for a, b in itertools.pairwise(jobs)):
+            raise ConfigError("jobs must be in arrival order")
+        self.platform, self.jobs = platform, list(jobs)
+        sizes = np.asarray([j.job.num_tasks for j in jobs])
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)])
+        count = int(self.offsets[-1])
+        self.job_of = np.repeat(np.arange(len(jobs)), sizes)
+        self.task_of = np.arange(count) - self.offsets[self.job_of]
+        self.mean_time = np.concatenate([j.mean_time for j in jobs])
+        self.realised_time = np.concatenate([j.realised_time for j in jobs])
+        self.release = np.concatenate([j.arrival_us + j.job.earliest_start for j in jobs])
+        edges = np.concatenate([j.job.edges + self.offsets[i] for i, j in enumerate(jobs)])
+        volumes = np.concatenate([j.job.volumes for j in jobs])
+        order = np.argsort(edges[:, 1], kind="stable")
+        self._pred_edges, self._pred_volumes = edges[order], volumes[order]
+        self._pred_start = np.searchsorted(self._pred_edges[:, 1], np.arange(count + 1))
+        by_source = np.argsort(edges[:, 0], kind="stable")
+        self._succ = edges[by_source, 1]
+        self._succ_start = np.searchsorted(edges[by_source, 0], np.arange(count + 1))
+        self._waiting = np.diff(self._pred_start).astype(np.int64)
+        self.now = 0.0
+        self.pe = np.full(count, -1, dtype=np.int64)
+        self.start = np.full(count, np.nan)
+        self.end = np.full(count, np.nan)
+        self._arrival = np.full(count, np.nan)  # when each dispatched task's data is on its PE
+        self.finished = np.zeros(count, dtype=bool)
+        self.free_at = np.zeros(platform.num_pes)  # actual end of each PE's queue
+        self.expected_free = np.zeros(platform.num_pes)
+        self._queues: list[list[int]] = [[] for _ in range(platform.num_pes)]
+        self._ready: set[int] = set()
+        self._events: list[tuple[float, int, int]] = [
+            (j.arrival_us, _ARRIVAL, i) for i, j in enumerate(jobs)
+        ]
+        heapq.heapify(self._events)
+
+    # -- what schedulers read -------------------------------------------------------------------
+    def data_ready(self, task: int) -> np.ndarray:
+        """``[P]``: when the data of every predecessor of ready ``task`` is on each PE."""
+        lo, hi = self._pred_start[task], self._pred_start[task + 1]
+        if lo == hi:
+            return np.full(self.platform.num_pes, self.release[task])
+        sources = self._pred_edges[lo:hi, 0]
+        volumes = self._pred_volumes[lo:hi, None]
+        arrival = self.end[sources, None] + self.platform.transfer_time(
+            np.broadcast_to(volumes, (hi - lo, self.platform.num_pes)),
+            self.pe[sources, None],
+            np.arange(self.platform.num_pes)[None, :],
+        )
+        return np.maximum(arrival.max(axis=0), self.release[task])
+
+    def expected_finish(self, task: int) -> np.ndarray:
+        """``[P]``: when ``task`` would be expected to end if dispatched to each PE now (``inf``
+        where the PE does not run it)."""
+        begin = np.maximum(np.maximum(self.expected_free, self.now), self.data_ready(task))
+        return begin + self.mean_time[task]
+
+    # -- the run ---------------------------------------------------------------------------------
+    def _dispatch(self, task: int, pe: int) -> None:
+        if task not in self._ready:
+            raise ConfigError(f"the scheduler dispatched task {task}, which is not ready")
+        if not np.isfinite(self.mean_time[task, pe]):
+            raise ConfigError(
+                f"the scheduler put task {task} on {self.platform.names[pe]}, which cannot run it"
+            )
+        self._ready.discard(task)
+        arrival = self.data_ready(task)[pe]
+        start = max(self.now, self.free_at[pe], arrival)
+        end = start + self.realised_time[task, pe]
+        self.pe[task], self.start[task], self.end[task] = pe, start, end
+        self._arrival[task] = arrival
+        self.free_at[pe] = end
+        self._queues[pe].append(task)
+        self.expected_free[pe] = max(self.expected_free[pe], self.now, arrival)
+        self.expected_free[pe] += self.mean_time[task, pe]
+        heapq.heappush(self._events, (end, _COMPLETION, task))
+
+    def _complete(self, task: int) -> None:
+        self.finished[task] = True
+        pe = int(self.pe[task])
+        self._queues[pe].remove(task)
+        self.expected_free[pe] = self._expected_queue_end(pe)
+        for successor in self._succ[self._succ_start[task] : self._succ_start[task + 1]]:
+            self._waiting[successor] -= 1
+            if self._waiting[successor] == 0:
+                self._ready.add(int(successor))
+
+    def _expected_queue_end(self, pe: int) -> float:
+        """When a scheduler, knowing mean times only, expects ``pe`` to finish its queue: a task
+        that started ends at its start plus its mean time (or now, if it is running longer); a
+        waiting one starts after the one before and its data's arrival."""
+        expected = self.now
+        for queued in self._queues[pe]:
+            if self.start[queued] <= self.now:
+                expected = max(expected, self.start[queued] + self.mean_time[queued, pe])
+            else:
+                begin = max(expected, self._arrival[queued])
+                expected = begin + self.mean_time[queued, pe]
+        return expected
+
+    def _arrive(self, job: int) -> None:
+        first, last = self.offsets[job], self.offsets[job + 1]
+        heads = np.flatnonzero(self._waiting[first:last] == 0) + first
+        self._ready.update(int(t) for t in heads)
+
+    def run(self, scheduler: Scheduler) -> RunResult:
+        """Simulate to the end with ``scheduler``; the schedule is checked before it returns.
+
+        Raises:
+            ConfigError: the scheduler dispatched a task that is not ready or to a PE that cannot
+                run it, or left tasks undispatched with no event to come.
+        """
+        while self._events:
+            time = self._events[0][0]
+            self.now = time
+            while self._events and self._events[0][0] == time:
+                _, kind, item = heapq.heappop(self._events)
+                (self._complete if kind == _COMPLETION else self._arrive)(item)
+            while self._ready:
+                ready = np.fromiter(sorted(self._ready), dtype=np.int64)
+                choice = scheduler.choose(self, ready)
+                if choice is None:
+                    break
+                self._dispatch(int(choice[0]), int(choice[1]))
+        if not self.finished.all():
+            left = int((~self.finished).sum())
+            raise ConfigError(f"the scheduler left {left} tasks undispatched")
+        log = ScheduleLog(self.job_of, self.task_of, self.pe, self.start, self.end)
+        latency = check_schedule(self.platform, self.jobs, log)
+        return RunResult(latency, log, float(self.end.max()))
+
+
+# -- list heuristics -----------------------------------------------------------------------------
+class EarliestFinish:
+    """EFT: the first ready task (arrival, then task id) to the PE where it is expected to finish
+    first (ties: the lowest PE index)."""
+
+    def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
+        task = int(ready[0])
+        return task, int(np.argmin(sim.expected_finish(task)))
+
+
+class MinimumExecution:
+    """MET: the first ready task to a core of the cluster with the smallest mean execution time
+    (among those cores, the one expected free first)."""
+
+    def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
+        task = int(ready[0])
+        times = sim.mean_time[task]
+        fastest = np.flatnonzero(times == times.min())
+        return task, int(fastest[np.argmin(sim.expected_free[fastest])])
+
+
+class RandomPE:
+    """The first ready task to a uniformly random PE that runs it (seeded)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
+        task = int(ready[0])
+        return task, int(self.rng.choice(np.flatnonzero(np.isfinite(sim.mean_time[task]))))
