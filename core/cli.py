@@ -217,17 +217,29 @@ def flat_config(config: Any) -> dict[str, Any]:
     return values
 
 
-def read_mapping_file(path: Path, what: str = "config file") -> dict[Any, Any]:
+def read_mapping_file(
+    path: Path,
+    what: str = "config file",
+    expected: str = "a mapping of option names to values",
+    error_type: type[PgsuiteError] | None = None,
+) -> dict[Any, Any]:
     """The mapping in a JSON or YAML (``.yaml`` / ``.yml``) file.
 
+    Args:
+        path: the file.
+        what: what the file is, first in every message (``"config file"``, ``"job file"``).
+        expected: what the document should be, for the message when it is not a mapping.
+        error_type: the error raised (default :class:`~pgsuite.core.errors.ConfigError`; data
+            files raise :class:`~pgsuite.core.errors.DataError`).
+
     Raises:
-        ConfigError: the file is missing, unreadable, or not a mapping (the message starts with
-            ``what`` and the path).
+        ConfigError: (or ``error_type``) the file is missing, unreadable, or not a mapping.
     """
     import yaml  # JSON is YAML, but JSON files get JSON's error messages
 
     from pgsuite.core.errors import ConfigError
 
+    error_type = error_type or ConfigError
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() in (".yaml", ".yml"):
@@ -235,9 +247,9 @@ def read_mapping_file(path: Path, what: str = "config file") -> dict[Any, Any]:
         else:
             document = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"{what} {path}: {_one_line(error)}") from None
+        raise error_type(f"{what} {path}: {_one_line(error)}") from None
     if not isinstance(document, dict):
-        raise ConfigError(f"{what} {path}: expected a mapping of option names to values")
+        raise error_type(f"{what} {path}: expected {expected}")
     return document
 
 

@@ -30,7 +30,7 @@ that no processing element supports.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from pgsuite.apps.scheduling.common.dag import TaskGraph
+from pgsuite.core.cli import read_mapping_file
 from pgsuite.core.errors import DataError
 
 DS3_FOLDER = Path(__file__).resolve().parents[4] / "shared" / "data" / "soc" / "ds3"
@@ -442,26 +443,37 @@ def ds3_folder() -> Path:
     return folder
 
 
+def _load(
+    name_or_path: str | Path,
+    names: tuple[str, ...],
+    file_name: str,
+    kind: str,
+    readers: tuple[Callable[[Path], Any], Callable[[Path], Any]],
+) -> Any:
+    """The file of DS3 name ``name_or_path`` (``file_name`` formats it, under :func:`ds3_folder`)
+    or at that path, read by ``readers`` = (DS3 text reader, compact reader): the compact one for
+    the :data:`COMPACT_SUFFIXES`."""
+    read_text, read_compact = readers
+    if str(name_or_path) in names:
+        return read_text(ds3_folder() / file_name.format(name_or_path))
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise DataError(f"no {kind} file {path} (DS3 {kind}s by name: {', '.join(names)})")
+    return read_compact(path) if path.suffix in COMPACT_SUFFIXES else read_text(path)
+
+
 def load_job(name_or_path: str | Path) -> TaskGraph:
     """A job by DS3 name (:data:`JOB_NAMES`, e.g. ``"WIFI_5TXM"``) or by file path (DS3 text, or
     the compact form for ``.json`` / ``.yaml``)."""
-    if str(name_or_path) in JOB_NAMES:
-        return read_job(ds3_folder() / "config_Jobs" / f"job_{name_or_path}.txt")
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise DataError(f"no job file {path} (DS3 jobs by name: {', '.join(JOB_NAMES)})")
-    return read_compact_job(path) if path.suffix in COMPACT_SUFFIXES else read_job(path)
+    readers = (read_job, read_compact_job)
+    return _load(name_or_path, JOB_NAMES, "config_Jobs/job_{}.txt", "job", readers)
 
 
 def load_soc(name_or_path: str | Path) -> SoC:
     """A SoC by DS3 name (:data:`SOC_NAMES`, e.g. ``"MULTIPLE_BAL"``) or by file path (DS3 text,
     or the compact form for ``.json`` / ``.yaml``)."""
-    if str(name_or_path) in SOC_NAMES:
-        return read_soc(ds3_folder() / "config_SoC" / f"SoC.{name_or_path}.txt")
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise DataError(f"no SoC file {path} (DS3 SoCs by name: {', '.join(SOC_NAMES)})")
-    return read_compact_soc(path) if path.suffix in COMPACT_SUFFIXES else read_soc(path)
+    readers = (read_soc, read_compact_soc)
+    return _load(name_or_path, SOC_NAMES, "config_SoC/SoC.{}.txt", "SoC", readers)
 
 
 # -- the compact JSON / YAML form ----------------------------------------------------------------
@@ -470,20 +482,9 @@ COMPACT_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def _document(path: Path, kind: str) -> dict[str, Any]:
-    import json
-
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
-        raise DataError(
-            f"{path}: cannot read the {kind} ({' '.join(str(error).split())})"
-        ) from None
-    if not isinstance(document, dict):
-        raise DataError(f"{path}: a {kind} file holds a mapping (see the module docstring)")
-    return document
+    return read_mapping_file(
+        path, f"{kind} file", "a mapping (see the module docstring)", DataError
+    )
 
 
 def _field_number(path: Path, where: str, value: Any, *, integer: bool = False) -> float:

@@ -15,8 +15,10 @@ undispatched waits for the next epoch. Every schedule goes through the independe
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -88,8 +90,8 @@ class SoCSimulator:
         self.finished = np.zeros(count, dtype=bool)
         self.free_at = np.zeros(platform.num_pes)  # actual end of each PE's queue
         self.expected_free = np.zeros(platform.num_pes)
-        self._queues: list[list[int]] = [[] for _ in range(platform.num_pes)]
-        self._ready: set[int] = set()
+        self._queues: list[deque[int]] = [deque() for _ in range(platform.num_pes)]
+        self._ready: list[int] = []  # sorted global ids
         self._events: list[tuple[float, int, int]] = [
             (j.arrival_us, _ARRIVAL, i) for i, j in enumerate(jobs)
         ]
@@ -118,13 +120,14 @@ class SoCSimulator:
 
     # -- the run ---------------------------------------------------------------------------------
     def _dispatch(self, task: int, pe: int) -> None:
-        if task not in self._ready:
+        position = bisect.bisect_left(self._ready, task)
+        if position == len(self._ready) or self._ready[position] != task:
             raise ConfigError(f"the scheduler dispatched task {task}, which is not ready")
         if not np.isfinite(self.mean_time[task, pe]):
             raise ConfigError(
                 f"the scheduler put task {task} on {self.platform.names[pe]}, which cannot run it"
             )
-        self._ready.discard(task)
+        del self._ready[position]
         arrival = self.data_ready(task)[pe]
         start = max(self.now, self.free_at[pe], arrival)
         end = start + self.realised_time[task, pe]
@@ -139,12 +142,16 @@ class SoCSimulator:
     def _complete(self, task: int) -> None:
         self.finished[task] = True
         pe = int(self.pe[task])
-        self._queues[pe].remove(task)
+        queue = self._queues[pe]
+        if queue[0] == task:  # a PE runs its queue in order: normally the head ended
+            queue.popleft()
+        else:  # zero-length tasks ending at one instant pop in id order
+            queue.remove(task)
         self.expected_free[pe] = self._expected_queue_end(pe)
         for successor in self._succ[self._succ_start[task] : self._succ_start[task + 1]]:
             self._waiting[successor] -= 1
             if self._waiting[successor] == 0:
-                self._ready.add(int(successor))
+                bisect.insort(self._ready, int(successor))
 
     def _expected_queue_end(self, pe: int) -> float:
         """When a scheduler, knowing mean times only, expects ``pe`` to finish its queue: a task
@@ -162,7 +169,8 @@ class SoCSimulator:
     def _arrive(self, job: int) -> None:
         first, last = self.offsets[job], self.offsets[job + 1]
         heads = np.flatnonzero(self._waiting[first:last] == 0) + first
-        self._ready.update(int(t) for t in heads)
+        for task in heads:
+            bisect.insort(self._ready, int(task))
 
     def run(self, scheduler: Scheduler) -> RunResult:
         """Simulate to the end with ``scheduler``; the schedule is checked before it returns.
@@ -178,7 +186,7 @@ class SoCSimulator:
                 _, kind, item = heapq.heappop(self._events)
                 (self._complete if kind == _COMPLETION else self._arrive)(item)
             while self._ready:
-                ready = np.fromiter(sorted(self._ready), dtype=np.int64)
+                ready = np.asarray(self._ready, dtype=np.int64)
                 choice = scheduler.choose(self, ready)
                 if choice is None:
                     break

@@ -240,7 +240,7 @@ BAD_COMPACT = {
                                          "first: {deadline: 50, after: [second]}"), "cycle"),
     "unknown key": ("job", COMPACT_JOB.replace("deadline: 50", "dedline: 50"), "unknown key(s)"),
     "no tasks": ("job", "job: empty\n", "'tasks' must map task names"),
-    "not yaml": ("job", "tasks: [unclosed\n", "cannot read the job"),
+    "not yaml": ("job", "tasks: [unclosed\n", "job file"),
     "no memory": ("soc", COMPACT_SOC.replace("  - {name: MEMORY, kind: MEM}\n", "")
                   .replace(", [core, MEMORY, 2]", ""), "no memory resource"),
     "negative time": ("soc", COMPACT_SOC.replace("second: 4", "second: -4"),
