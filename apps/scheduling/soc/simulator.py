@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +38,10 @@ class Scheduler(Protocol):
     """Picks the next dispatch of an epoch: ``choose(sim, ready) -> (task, pe)`` with ``task`` a
     global task id from ``ready`` and ``pe`` a PE that runs it, or ``None`` to leave the remaining
     ready tasks for the next epoch. The simulator dispatches each choice at once (so the next
-    choice sees the PE's queue grown) and asks again while tasks are ready."""
+    choice sees the PE's queue grown) and asks again while tasks are ready. ``reset(sim)`` is
+    called once before a run."""
+
+    def reset(self, sim: SoCSimulator) -> None: ...
 
     def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int] | None: ...
 
@@ -81,8 +85,27 @@ class SoCSimulator:
         by_source = np.argsort(edges[:, 0], kind="stable")
         self._succ = edges[by_source, 1]
         self._succ_start = np.searchsorted(edges[by_source, 0], np.arange(count + 1))
-        self._waiting = np.diff(self._pred_start).astype(np.int64)
+        self._waiting = np.diff(self._pred_start).tolist()
+        successors = self._succ.tolist()
+        self._successors = [
+            successors[lo:hi] for lo, hi in itertools.pairwise(self._succ_start.tolist())
+        ]
+        self._job_list = self.job_of.tolist()
         self.now = 0.0
+        self.jobs_in_system = 0
+        """Jobs arrived and not finished."""
+        self.latency_integral_us = 0.0
+        """Integral of :attr:`jobs_in_system` over time so far (µs): at the end, the sum of the
+        latencies (Little's law); its growth between decisions is the learned scheduler's cost."""
+        self.tasks_left = sizes.copy()
+        """``[J]`` unfinished tasks of each job."""
+        self._held = False
+        self._data_ready: dict[int, np.ndarray] = {}
+        pes = platform.num_pes
+        self._per_volume = platform.transfer_per_volume  # row q: from PE q to every PE
+        self._delay = platform.switching_delay_us * (1.0 - np.eye(pes))
+        self.expected_end = np.full(count, np.nan)
+        """``[N]`` when each dispatched task is expected to end (its actual end once it has)."""
         self.pe = np.full(count, -1, dtype=np.int64)
         self.start = np.full(count, np.nan)
         self.end = np.full(count, np.nan)
@@ -98,49 +121,76 @@ class SoCSimulator:
         heapq.heapify(self._events)
 
     # -- what schedulers read -------------------------------------------------------------------
+    def predecessors(self, task: int) -> tuple[np.ndarray, np.ndarray]:
+        """The edges into ``task``: source tasks ``[k]`` (global ids) and data volumes ``[k]``."""
+        lo, hi = self._pred_start[task], self._pred_start[task + 1]
+        return self._pred_edges[lo:hi, 0], self._pred_volumes[lo:hi]
+
     def data_ready(self, task: int) -> np.ndarray:
-        """``[P]``: when the data of every predecessor of ready ``task`` is on each PE."""
+        """``[P]``: when the data of every predecessor of ready ``task`` is on each PE (known once
+        the task is ready: its predecessors have ended)."""
+        cached = self._data_ready.get(task)
+        if cached is not None:
+            return cached
         lo, hi = self._pred_start[task], self._pred_start[task + 1]
         if lo == hi:
-            return np.full(self.platform.num_pes, self.release[task])
-        sources = self._pred_edges[lo:hi, 0]
-        volumes = self._pred_volumes[lo:hi, None]
-        arrival = self.end[sources, None] + self.platform.transfer_time(
-            np.broadcast_to(volumes, (hi - lo, self.platform.num_pes)),
-            self.pe[sources, None],
-            np.arange(self.platform.num_pes)[None, :],
-        )
-        return np.maximum(arrival.max(axis=0), self.release[task])
+            ready = np.full(self.platform.num_pes, self.release[task])
+        elif hi - lo == 1:  # a chain: scalar arithmetic on one row
+            source = self._pred_edges[lo, 0]
+            q = self.pe[source]
+            ready = self._per_volume[q] * self._pred_volumes[lo] + self._delay[q]
+            ready += self.end[source]
+            np.maximum(ready, self.release[task], out=ready)
+        else:
+            sources = self._pred_edges[lo:hi, 0]
+            q = self.pe[sources]
+            arrival = self._per_volume[q] * self._pred_volumes[lo:hi, None]
+            arrival += self._delay[q]
+            arrival += self.end[sources, None]
+            ready = arrival.max(axis=0)
+            np.maximum(ready, self.release[task], out=ready)
+        self._data_ready[task] = ready
+        return ready
 
     def expected_finish(self, task: int) -> np.ndarray:
         """``[P]``: when ``task`` would be expected to end if dispatched to each PE now (``inf``
         where the PE does not run it)."""
-        begin = np.maximum(np.maximum(self.expected_free, self.now), self.data_ready(task))
-        return begin + self.mean_time[task]
+        begin = np.maximum(self.expected_free, self.now)
+        np.maximum(begin, self.data_ready(task), out=begin)
+        begin += self.mean_time[task]
+        return begin
 
     # -- the run ---------------------------------------------------------------------------------
-    def _dispatch(self, task: int, pe: int) -> None:
+    def dispatch(self, task: int, pe: int) -> None:
+        """Put ready ``task`` in ``pe``'s queue now (it starts once the PE and its data are there)."""
         position = bisect.bisect_left(self._ready, task)
         if position == len(self._ready) or self._ready[position] != task:
             raise ConfigError(f"the scheduler dispatched task {task}, which is not ready")
-        if not np.isfinite(self.mean_time[task, pe]):
+        mean = float(self.mean_time[task, pe])
+        if not math.isfinite(mean):
             raise ConfigError(
                 f"the scheduler put task {task} on {self.platform.names[pe]}, which cannot run it"
             )
         del self._ready[position]
-        arrival = self.data_ready(task)[pe]
-        start = max(self.now, self.free_at[pe], arrival)
-        end = start + self.realised_time[task, pe]
+        arrival = float(self.data_ready(task)[pe])
+        del self._data_ready[task]
+        start = max(self.now, float(self.free_at[pe]), arrival)
+        end = start + float(self.realised_time[task, pe])
         self.pe[task], self.start[task], self.end[task] = pe, start, end
         self._arrival[task] = arrival
         self.free_at[pe] = end
         self._queues[pe].append(task)
-        self.expected_free[pe] = max(self.expected_free[pe], self.now, arrival)
-        self.expected_free[pe] += self.mean_time[task, pe]
+        expected = max(float(self.expected_free[pe]), self.now, arrival) + mean
+        self.expected_free[pe] = self.expected_end[task] = expected
         heapq.heappush(self._events, (end, _COMPLETION, task))
 
     def _complete(self, task: int) -> None:
         self.finished[task] = True
+        self.expected_end[task] = self.end[task]
+        job = self._job_list[task]
+        self.tasks_left[job] -= 1
+        if self.tasks_left[job] == 0:
+            self.jobs_in_system -= 1
         pe = int(self.pe[task])
         queue = self._queues[pe]
         if queue[0] == task:  # a PE runs its queue in order: normally the head ended
@@ -148,29 +198,66 @@ class SoCSimulator:
         else:  # zero-length tasks ending at one instant pop in id order
             queue.remove(task)
         self.expected_free[pe] = self._expected_queue_end(pe)
-        for successor in self._succ[self._succ_start[task] : self._succ_start[task + 1]]:
-            self._waiting[successor] -= 1
-            if self._waiting[successor] == 0:
-                bisect.insort(self._ready, int(successor))
+        waiting = self._waiting
+        for successor in self._successors[task]:
+            waiting[successor] -= 1
+            if waiting[successor] == 0:
+                bisect.insort(self._ready, successor)
 
     def _expected_queue_end(self, pe: int) -> float:
         """When a scheduler, knowing mean times only, expects ``pe`` to finish its queue: a task
         that started ends at its start plus its mean time (or now, if it is running longer); a
-        waiting one starts after the one before and its data's arrival."""
-        expected = self.now
+        waiting one starts after the one before and its data's arrival. Updates the queued
+        tasks' :attr:`expected_end` on the way."""
+        now = expected = self.now
         for queued in self._queues[pe]:
-            if self.start[queued] <= self.now:
-                expected = max(expected, self.start[queued] + self.mean_time[queued, pe])
+            started = float(self.start[queued])
+            if started <= now:
+                expected = max(expected, started + float(self.mean_time[queued, pe]))
             else:
-                begin = max(expected, self._arrival[queued])
-                expected = begin + self.mean_time[queued, pe]
+                begin = max(expected, float(self._arrival[queued]))
+                expected = begin + float(self.mean_time[queued, pe])
+            self.expected_end[queued] = expected
         return expected
 
     def _arrive(self, job: int) -> None:
-        first, last = self.offsets[job], self.offsets[job + 1]
-        heads = np.flatnonzero(self._waiting[first:last] == 0) + first
-        for task in heads:
-            bisect.insort(self._ready, int(task))
+        self.jobs_in_system += 1
+        for task in range(int(self.offsets[job]), int(self.offsets[job + 1])):
+            if self._waiting[task] == 0:
+                bisect.insort(self._ready, task)
+
+    def next_epoch(self) -> np.ndarray | None:
+        """Advance to the next decision: the ready tasks ``[R]`` (global ids, ascending), or
+        ``None`` once no event is left (the run is over, or tasks were held with nothing to come).
+        """
+        while not self._ready or self._held:
+            if not self._events:
+                return None
+            self._held = False
+            time = self._events[0][0]
+            self.latency_integral_us += self.jobs_in_system * (time - self.now)
+            self.now = time
+            while self._events and self._events[0][0] == time:
+                _, kind, item = heapq.heappop(self._events)
+                (self._complete if kind == _COMPLETION else self._arrive)(item)
+        return np.asarray(self._ready, dtype=np.int64)
+
+    def hold(self) -> None:
+        """Leave the remaining ready tasks for the next epoch."""
+        self._held = True
+
+    def result(self) -> RunResult:
+        """The checked run, once :meth:`next_epoch` returned ``None``.
+
+        Raises:
+            ConfigError: tasks were left undispatched with no event to come.
+        """
+        if not self.finished.all():
+            left = int((~self.finished).sum())
+            raise ConfigError(f"the scheduler left {left} tasks undispatched")
+        log = ScheduleLog(self.job_of, self.task_of, self.pe, self.start, self.end)
+        latency = check_schedule(self.platform, self.jobs, log)
+        return RunResult(latency, log, float(self.end.max()))
 
     def run(self, scheduler: Scheduler) -> RunResult:
         """Simulate to the end with ``scheduler``; the schedule is checked before it returns.
@@ -179,53 +266,11 @@ class SoCSimulator:
             ConfigError: the scheduler dispatched a task that is not ready or to a PE that cannot
                 run it, or left tasks undispatched with no event to come.
         """
-        while self._events:
-            time = self._events[0][0]
-            self.now = time
-            while self._events and self._events[0][0] == time:
-                _, kind, item = heapq.heappop(self._events)
-                (self._complete if kind == _COMPLETION else self._arrive)(item)
-            while self._ready:
-                ready = np.asarray(self._ready, dtype=np.int64)
-                choice = scheduler.choose(self, ready)
-                if choice is None:
-                    break
-                self._dispatch(int(choice[0]), int(choice[1]))
-        if not self.finished.all():
-            left = int((~self.finished).sum())
-            raise ConfigError(f"the scheduler left {left} tasks undispatched")
-        log = ScheduleLog(self.job_of, self.task_of, self.pe, self.start, self.end)
-        latency = check_schedule(self.platform, self.jobs, log)
-        return RunResult(latency, log, float(self.end.max()))
-
-
-# -- list heuristics -----------------------------------------------------------------------------
-class EarliestFinish:
-    """EFT: the first ready task (arrival, then task id) to the PE where it is expected to finish
-    first (ties: the lowest PE index)."""
-
-    def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
-        task = int(ready[0])
-        return task, int(np.argmin(sim.expected_finish(task)))
-
-
-class MinimumExecution:
-    """MET: the first ready task to a core of the cluster with the smallest mean execution time
-    (among those cores, the one expected free first)."""
-
-    def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
-        task = int(ready[0])
-        times = sim.mean_time[task]
-        fastest = np.flatnonzero(times == times.min())
-        return task, int(fastest[np.argmin(sim.expected_free[fastest])])
-
-
-class RandomPE:
-    """The first ready task to a uniformly random PE that runs it (seeded)."""
-
-    def __init__(self, seed: int = 0) -> None:
-        self.rng = np.random.default_rng(seed)
-
-    def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
-        task = int(ready[0])
-        return task, int(self.rng.choice(np.flatnonzero(np.isfinite(sim.mean_time[task]))))
+        scheduler.reset(self)
+        while (ready := self.next_epoch()) is not None:
+            choice = scheduler.choose(self, ready)
+            if choice is None:
+                self.hold()
+            else:
+                self.dispatch(int(choice[0]), int(choice[1]))
+        return self.result()

@@ -36,3 +36,36 @@ def pair_files(tmp_path: Path) -> tuple[Path, Path]:
     (tmp_path / "job_pair.txt").write_text(JOB)
     (tmp_path / "SoC.pair.txt").write_text(SOC)
     return tmp_path / "SoC.pair.txt", tmp_path / "job_pair.txt"
+
+
+# the canonical 10-task, 3-PE example of the HEFT paper (Topcuoglu et al. 2002, Fig. 2): every
+# transfer between different PEs takes the edge's volume in µs
+CANONICAL_SOC = """soc: heft_canonical
+resources:
+  - {name: P1, kind: CPU, times: {T1: 14, T2: 13, T3: 11, T4: 13, T5: 12, T6: 13, T7: 7, T8: 5, T9: 18, T10: 21}}
+  - {name: P2, kind: CPU, times: {T1: 16, T2: 19, T3: 13, T4: 8, T5: 13, T6: 16, T7: 15, T8: 11, T9: 12, T10: 7}}
+  - {name: P3, kind: CPU, times: {T1: 9, T2: 18, T3: 19, T4: 17, T5: 10, T6: 9, T7: 11, T8: 14, T9: 20, T10: 16}}
+  - {name: MEMORY, kind: MEM}
+bandwidth: [[P1, P2, 1], [P1, P3, 1], [P2, P3, 1], [P1, MEMORY, 1], [P2, MEMORY, 1], [P3, MEMORY, 1]]
+"""
+CANONICAL_JOB = """job: heft_canonical
+tasks:
+  T1: {}
+  T2: {after: {T1: 18}}
+  T3: {after: {T1: 12}}
+  T4: {after: {T1: 9}}
+  T5: {after: {T1: 11}}
+  T6: {after: {T1: 14}}
+  T7: {after: {T3: 23}}
+  T8: {after: {T2: 19, T4: 27, T6: 15}}
+  T9: {after: {T2: 16, T4: 23, T5: 13}}
+  T10: {after: {T7: 17, T8: 11, T9: 13}}
+"""
+
+
+@pytest.fixture
+def canonical_files(tmp_path: Path) -> tuple[Path, Path]:
+    """(SoC file, job file) of the HEFT paper's canonical example, compact YAML."""
+    (tmp_path / "canonical_soc.yaml").write_text(CANONICAL_SOC)
+    (tmp_path / "canonical_job.yaml").write_text(CANONICAL_JOB)
+    return tmp_path / "canonical_soc.yaml", tmp_path / "canonical_job.yaml"

@@ -8,12 +8,8 @@ import pytest
 
 from pgsuite.apps.scheduling.soc.ds3 import read_soc
 from pgsuite.apps.scheduling.soc.platform import Platform
-from pgsuite.apps.scheduling.soc.simulator import (
-    EarliestFinish,
-    MinimumExecution,
-    RandomPE,
-    SoCSimulator,
-)
+from pgsuite.apps.scheduling.soc.schedulers import EarliestFinish, MinimumExecution, RandomPE
+from pgsuite.apps.scheduling.soc.simulator import SoCSimulator
 from pgsuite.apps.scheduling.soc.workload import WorkloadConfig, generate_workload
 
 
