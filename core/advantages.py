@@ -7,6 +7,8 @@ nothing is bootstrapped past it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
@@ -233,3 +235,51 @@ def group_relative_advantages(rewards: Tensor, eps: float = 1e-8, scale: bool = 
             f"scaled group advantages need at least 2 samples, got {rewards.shape[-1]}"
         )
     return centred / (rewards.std(dim=-1, keepdim=True) + eps)
+
+
+def _interpolate(x: Tensor, xp: Tensor, fp: Tensor) -> Tensor:
+    """Piecewise-linear ``f(x)`` through the points ``(xp, fp)`` (``xp`` non-decreasing), held
+    constant outside them (``numpy.interp``'s convention)."""
+    if xp.numel() == 1:
+        return fp.expand_as(x).clone()
+    upper = torch.searchsorted(xp, x, right=True).clamp(1, xp.numel() - 1)
+    x0, x1, f0, f1 = xp[upper - 1], xp[upper], fp[upper - 1], fp[upper]
+    span = x1 - x0
+    weight = torch.where(span > 0, (x - x0) / torch.where(span > 0, span, 1), 1.0).clamp(0, 1)
+    return f0 + weight * (f1 - f0)
+
+
+def time_indexed_baseline(times: Sequence[Tensor], returns: Sequence[Tensor]) -> list[Tensor]:
+    """Decima's input-dependent baseline (Mao et al., SIGCOMM 2019) for rollouts that share one
+    input sequence (e.g. the same job arrivals): the baseline of a step at time ``t`` is the mean,
+    over every rollout, of that rollout's return-to-go at ``t``, interpolated linearly between
+    its own decision times (held constant before its first and after its last).
+
+    Rollouts make their decisions at different times, so the steps are matched by time, not by
+    index. The baseline depends on the shared input and the time, not on the action taken.
+
+    Args:
+        times: per rollout, ``[T_k]`` non-decreasing decision times.
+        returns: per rollout, ``[T_k]`` returns-to-go at those decisions.
+
+    Returns:
+        per rollout, ``[T_k]`` baselines.
+
+    Raises:
+        ValueError: no rollouts, mismatched lengths, an empty rollout or decreasing times.
+    """
+    if not times or len(times) != len(returns):
+        raise ValueError(f"need as many return sequences as time sequences, got {len(times)} and "
+                         f"{len(returns)}")  # fmt: skip
+    for k, (t, g) in enumerate(zip(times, returns, strict=True)):
+        if t.shape != g.shape or t.dim() != 1 or t.numel() == 0:
+            raise ValueError(f"rollout {k}: times {tuple(t.shape)} and returns {tuple(g.shape)} "
+                             "must be the same non-empty 1-D shape")  # fmt: skip
+        if (t[1:] < t[:-1]).any():
+            raise ValueError(f"rollout {k}: decision times must be non-decreasing")
+    return [
+        torch.stack(
+            [_interpolate(t, tj, gj.to(t.dtype)) for tj, gj in zip(times, returns, strict=True)]
+        ).mean(dim=0)
+        for t in times
+    ]

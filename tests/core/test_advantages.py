@@ -14,6 +14,7 @@ from pgsuite.core.advantages import (
     group_relative_advantages,
     leave_one_out_baseline,
     normalize,
+    time_indexed_baseline,
     vec_gae,
 )
 
@@ -180,3 +181,28 @@ def test_group_baselines_match_loop() -> None:
 def test_group_relative_advantages_constant_group_is_zero() -> None:
     out = group_relative_advantages(torch.full((2, 4), 3.0))
     assert torch.equal(out, torch.zeros(2, 4))
+
+
+def test_time_indexed_baseline_by_hand() -> None:
+    # rollout A decides at 0, 2, 4; B at 0, 1, 3; both saw the same arrivals
+    times = [torch.tensor([0.0, 2.0, 4.0]), torch.tensor([0.0, 1.0, 3.0])]
+    returns = [torch.tensor([-6.0, -4.0, 0.0]), torch.tensor([-5.0, -3.0, -1.0])]
+    a, b = time_indexed_baseline(times, returns)
+    # A at 2: its own -4, B between (1, -3) and (3, -1): -2; at 4 B holds its last value -1
+    assert torch.allclose(a, torch.tensor([-5.5, -3.0, -0.5]))
+    # B at 1: A between (0, -6) and (2, -4): -5; at 3: A between (2, -4) and (4, 0): -2
+    assert torch.allclose(b, torch.tensor([-5.5, -4.0, -1.5]))
+
+
+def test_time_indexed_baseline_of_identical_rollouts_is_their_return() -> None:
+    times = torch.tensor([0.0, 1.0, 1.0, 5.0])  # two decisions at one instant
+    returns = torch.tensor([-3.0, -2.0, -2.0, 0.0])
+    for baseline in time_indexed_baseline([times, times], [returns, returns]):
+        assert torch.equal(baseline, returns)
+
+
+def test_time_indexed_baseline_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="non-decreasing"):
+        time_indexed_baseline([torch.tensor([1.0, 0.0])], [torch.tensor([0.0, 0.0])])
+    with pytest.raises(ValueError, match="same non-empty"):
+        time_indexed_baseline([torch.tensor([1.0])], [torch.tensor([0.0, 0.0])])

@@ -10,13 +10,10 @@ import numpy as np
 
 from pgsuite.apps.scheduling.jobshop.breakdowns import real_downtimes
 from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
-from pgsuite.core.errors import ConfigError, PgsuiteError
+from pgsuite.apps.scheduling.common.errors import NoScheduleError
+from pgsuite.core.errors import ConfigError
 
-
-class NoScheduleError(PgsuiteError):
-    """CP-SAT ended without a schedule (time limit too short for the instance)."""
-
-    exit_code = 1
+__all__ = ["CPSATResult", "NoScheduleError", "solve_cpsat"]
 
 
 @dataclass(frozen=True)
