@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pgsuite.apps.scheduling.common.errors import NoScheduleError
 from pgsuite.apps.scheduling.jobshop.breakdowns import real_downtimes
 from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
-from pgsuite.apps.scheduling.common.errors import NoScheduleError
 from pgsuite.core.errors import ConfigError
 
 __all__ = ["CPSATResult", "NoScheduleError", "solve_cpsat"]

@@ -63,7 +63,7 @@ def optimal_schedule(
     mean = platform.execution_times(job)
     scaled = np.where(np.isfinite(mean), np.round(mean * resolution), 0).astype(np.int64)
     hint = heft_schedule(platform, job)
-    horizon = int(round(hint.makespan * resolution)) + 1
+    horizon = round(hint.makespan * resolution) + 1
     model = cp_model.CpModel()
     start = [model.new_int_var(int(job.earliest_start[t] * resolution), horizon, f"s{t}")
              for t in range(job.num_tasks)]  # fmt: skip
@@ -80,7 +80,7 @@ def optimal_schedule(
             per_pe[int(p)].append(interval)
             model.add_hint(present, int(int(hint.pe[t]) == int(p)))
         model.add_exactly_one(on[t, int(p)] for p in np.flatnonzero(np.isfinite(mean[t])))
-        model.add_hint(start[t], int(round(hint.start[t] * resolution)))
+        model.add_hint(start[t], round(hint.start[t] * resolution))
     for intervals in per_pe:
         model.add_no_overlap(intervals)
     for (a, b), volume in zip(job.edges.tolist(), job.volumes.tolist(), strict=True):
