@@ -140,7 +140,8 @@ def _batch_size(obs: Observation, what: str) -> int:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal tensors, or equal torch-geometric batches (every stored tensor equal)."""
+    """Equal tensors, equal torch-geometric batches (every stored value equal), or equal plain
+    values (e.g. a stored node count)."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         return (
             isinstance(a, torch.Tensor)
@@ -150,6 +151,8 @@ def _same(a: Any, b: Any) -> bool:
         )
     if a is None or b is None:
         return a is b
+    if not (hasattr(a, "to_dict") and hasattr(b, "to_dict")):
+        return a == b
     da, db = a.to_dict(), b.to_dict()
     return da.keys() == db.keys() and all(_same(da[k], db[k]) for k in da)
 

@@ -121,6 +121,11 @@ class SoCSimulator:
         heapq.heapify(self._events)
 
     # -- what schedulers read -------------------------------------------------------------------
+    @property
+    def ready_tasks(self) -> list[int]:
+        """The ready, undispatched tasks (global ids, ascending; do not modify)."""
+        return self._ready
+
     def predecessors(self, task: int) -> tuple[np.ndarray, np.ndarray]:
         """The edges into ``task``: source tasks ``[k]`` (global ids) and data volumes ``[k]``."""
         lo, hi = self._pred_start[task], self._pred_start[task + 1]
