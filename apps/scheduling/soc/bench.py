@@ -97,9 +97,7 @@ def latency(config: SoCBenchConfig) -> CommandOutput:
                 warmup_jobs=config.warmup_jobs, seed=seed,
             )  # fmt: skip
             jobs = generate_workload(platform, workload)
-            began = time.perf_counter()
             result = SoCSimulator(platform, jobs).run(_scheduler(config, method, seed))
-            elapsed = time.perf_counter() - began
             metrics = run_metrics(platform, jobs, result, config.warmup_jobs)
             return {
                 "scale_us": scale,
@@ -109,7 +107,6 @@ def latency(config: SoCBenchConfig) -> CommandOutput:
                 "throughput": metrics.throughput_jobs_per_ms,
                 "utilisation": metrics.utilisation,
                 "energy_per_job": metrics.energy_per_job_uj,
-                "time_s": elapsed,
             }
 
         return run

@@ -69,3 +69,12 @@ def canonical_files(tmp_path: Path) -> tuple[Path, Path]:
     (tmp_path / "canonical_soc.yaml").write_text(CANONICAL_SOC)
     (tmp_path / "canonical_job.yaml").write_text(CANONICAL_JOB)
     return tmp_path / "canonical_soc.yaml", tmp_path / "canonical_job.yaml"
+
+
+@pytest.fixture(scope="module")
+def canonical_files_module(tmp_path_factory) -> tuple[Path, Path]:
+    """:func:`canonical_files` for module-scoped fixtures."""
+    folder = tmp_path_factory.mktemp("canonical")
+    (folder / "canonical_soc.yaml").write_text(CANONICAL_SOC)
+    (folder / "canonical_job.yaml").write_text(CANONICAL_JOB)
+    return folder / "canonical_soc.yaml", folder / "canonical_job.yaml"
