@@ -9,7 +9,7 @@ import pandas as pd
 
 from pgsuite.apps.scheduling.common.gantt import plot_gantt
 from pgsuite.apps.scheduling.soc.bench import SoCBenchConfig, bench
-from pgsuite.apps.scheduling.soc.ds3 import load_soc
+from pgsuite.apps.scheduling.soc.ds3 import ds3_folder, load_soc
 from pgsuite.apps.scheduling.soc.inference import LearnedScheduler, load_policy
 from pgsuite.apps.scheduling.soc.metrics import run_metrics
 from pgsuite.apps.scheduling.soc.platform import Platform
@@ -19,7 +19,7 @@ from pgsuite.apps.scheduling.soc.train import SoCTrainConfig, train
 from pgsuite.apps.scheduling.soc.workload import WorkloadConfig, generate_workload
 from pgsuite.core.cli import App, Command, CommandOutput
 from pgsuite.core.demo import DemoConfig
-from pgsuite.core.errors import ConfigError
+from pgsuite.core.errors import ConfigError, DataError
 from pgsuite.core.runs import save_results
 
 SHIPPED_POLICY = Path(__file__).parent / "checkpoints" / "soc_policy"
@@ -184,7 +184,12 @@ def gantt_command(config: GanttConfig) -> CommandOutput:
 
 
 def demo(demo_config: DemoConfig) -> list[tuple[str, pd.DataFrame]]:
-    """The shipped policy against HEFT, HEFT-RT and ETF on one noisy, loaded workload."""
+    """The shipped policy against HEFT, HEFT-RT and ETF on one noisy, loaded workload (skipped,
+    with the reason, where the DS3 configuration files are absent)."""
+    try:
+        ds3_folder()
+    except DataError as error:
+        return [("soc: skipped", pd.DataFrame({"reason": [str(error)]}))]
     jobs = 100 if demo_config.quick else 300
     options = WorkloadOptions(scale=60.0, noise=0.3, num_jobs=jobs, seed=demo_config.seed)
     rows = []

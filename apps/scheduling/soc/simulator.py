@@ -104,6 +104,9 @@ class SoCSimulator:
         pes = platform.num_pes
         self._per_volume = platform.transfer_per_volume  # row q: from PE q to every PE
         self._delay = platform.switching_delay_us * (1.0 - np.eye(pes))
+        self._has_delay = platform.switching_delay_us > 0
+        self._pred_list = self._pred_start.tolist()
+        self._release_list = self.release.tolist()
         self.expected_end = np.full(count, np.nan)
         """``[N]`` when each dispatched task is expected to end (its actual end once it has)."""
         self.pe = np.full(count, -1, dtype=np.int64)
@@ -113,6 +116,7 @@ class SoCSimulator:
         self.finished = np.zeros(count, dtype=bool)
         self.free_at = np.zeros(platform.num_pes)  # actual end of each PE's queue
         self.expected_free = np.zeros(platform.num_pes)
+        self._available = np.zeros(platform.num_pes)  # max(expected_free, now)
         self._queues: list[deque[int]] = [deque() for _ in range(platform.num_pes)]
         self._ready: list[int] = []  # sorted global ids
         self._events: list[tuple[float, int, int]] = [
@@ -137,15 +141,20 @@ class SoCSimulator:
         cached = self._data_ready.get(task)
         if cached is not None:
             return cached
-        lo, hi = self._pred_start[task], self._pred_start[task + 1]
+        lo, hi = self._pred_list[task], self._pred_list[task + 1]
+        release = self._release_list[task]
         if lo == hi:
-            ready = np.full(self.platform.num_pes, self.release[task])
-        elif hi - lo == 1:  # a chain: scalar arithmetic on one row
+            ready = np.full(self.platform.num_pes, release)
+        elif hi - lo == 1:  # a chain: one row of the transfer table
             source = self._pred_edges[lo, 0]
             q = self.pe[source]
-            ready = self._per_volume[q] * self._pred_volumes[lo] + self._delay[q]
-            ready += self.end[source]
-            np.maximum(ready, self.release[task], out=ready)
+            ready = self._per_volume[q] * self._pred_volumes[lo]
+            if self._has_delay:
+                ready += self._delay[q]
+            end = float(self.end[source])
+            ready += end
+            if release > end:  # transfers are >= 0: the release matters only after the end
+                np.maximum(ready, release, out=ready)
         else:
             sources = self._pred_edges[lo:hi, 0]
             q = self.pe[sources]
@@ -160,8 +169,7 @@ class SoCSimulator:
     def expected_finish(self, task: int) -> np.ndarray:
         """``[P]``: when ``task`` would be expected to end if dispatched to each PE now (``inf``
         where the PE does not run it)."""
-        begin = np.maximum(self.expected_free, self.now)
-        np.maximum(begin, self.data_ready(task), out=begin)
+        begin = np.maximum(self._available, self.data_ready(task))
         begin += self.mean_time[task]
         return begin
 
@@ -186,7 +194,7 @@ class SoCSimulator:
         self.free_at[pe] = end
         self._queues[pe].append(task)
         expected = max(float(self.expected_free[pe]), self.now, arrival) + mean
-        self.expected_free[pe] = self.expected_end[task] = expected
+        self.expected_free[pe] = self.expected_end[task] = self._available[pe] = expected
         heapq.heappush(self._events, (end, _COMPLETION, task))
 
     def _complete(self, task: int) -> None:
@@ -245,6 +253,7 @@ class SoCSimulator:
             while self._events and self._events[0][0] == time:
                 _, kind, item = heapq.heappop(self._events)
                 (self._complete if kind == _COMPLETION else self._arrive)(item)
+            np.maximum(self.expected_free, time, out=self._available)
         return np.asarray(self._ready, dtype=np.int64)
 
     def hold(self) -> None:
