@@ -58,6 +58,8 @@ def cluster_energy_uj(platform: Platform, result: RunResult, begin: float, end: 
         rows = platform.cluster[log.pe] == resource
         starts = np.clip(log.start[rows], begin, end)
         ends = np.clip(log.end[rows], begin, end)
+        inside = ends > starts  # runs outside the window would count as negative busy cores
+        starts, ends = starts[inside], ends[inside]
         times = np.concatenate([starts, ends])
         steps = np.concatenate([np.ones(len(starts)), -np.ones(len(ends))])
         order = np.lexsort((steps, times))  # at one instant ends (-1) before starts

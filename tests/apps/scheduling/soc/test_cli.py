@@ -97,3 +97,13 @@ def test_bad_input_is_one_line_and_nonzero(files, capsys, extra, message) -> Non
     err = capsys.readouterr().err.strip()
     assert message in err
     assert len(err.splitlines()) == 1
+
+
+def test_a_missing_or_foreign_policy_is_a_clear_error(trained, files, capsys, tmp_path, pair_files):
+    argv = ["soc", "simulate", *files, *WORKLOAD, "--scheduler", "policy", "--policy"]
+    assert main([*argv, str(tmp_path / "nothing")]) != 0
+    assert "config.json" in capsys.readouterr().err
+    soc_file, job_file = pair_files  # two clusters where the policy was trained on three
+    other = ["soc", "simulate", "--soc", str(soc_file), "--jobs", f"{job_file}:1", *WORKLOAD]
+    assert main([*other, "--scheduler", "policy", "--policy", str(trained)]) != 0
+    assert "clusters" in capsys.readouterr().err

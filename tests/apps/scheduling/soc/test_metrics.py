@@ -37,10 +37,11 @@ def _log(pe, start, end) -> RunResult:
 def test_energy_counts_busy_cores_at_the_top_frequency(tmp_path: Path) -> None:
     (tmp_path / "powered.yaml").write_text(POWERED)
     platform = Platform(read_compact_soc(tmp_path / "powered.yaml"))
-    run = _log([0, 1, 2], [0, 5, 2], [10, 15, 6])
+    run = _log([0, 1, 2, 0], [0, 5, 2, 20], [10, 15, 6, 30])
     # cores: 0-5 one busy (0.1 W), 5-10 two (0.2 W), 10-15 one: 0.5 + 1 + 0.5; fast 4 x 0.5
     assert cluster_energy_uj(platform, run, 0, 15) == pytest.approx(4.0)
     assert cluster_energy_uj(platform, run, 0, 12) == pytest.approx(3.7)  # window clipped
+    assert cluster_energy_uj(platform, run, 7, 12) == pytest.approx(0.8)  # 3 x 0.2 + 2 x 0.1
 
 
 def test_one_job_metrics_by_hand(pair_files) -> None:
