@@ -95,3 +95,33 @@ def load_results(folder: str | Path) -> dict[str, Any]:
         DataError: missing or unreadable.
     """
     return read_json(Path(folder) / RESULTS_NAME, "a run's results")
+
+
+def trained_model(
+    path: str | Path, section: str, config_type: type, what: str = "a trained model"
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """What a trained model's run folder holds: ``config_type(**config.json[section])``, the
+    saved parameters, and the whole ``config.json``.
+
+    ``path`` is a run folder (``best.pt``, else ``checkpoint.pt``) or a ``.pt`` file with its
+    ``config.json`` beside it.
+
+    Raises:
+        DataError: no ``config.json``, no valid ``section`` in it, or no weights file.
+    """
+    from pgsuite.core.checkpoint import load_checkpoint
+
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    raw = load_config(folder, what)
+    try:
+        model_config = config_type(**raw[section])
+    except (KeyError, TypeError) as error:
+        raise DataError(
+            f"{folder}/{CONFIG_NAME}: no valid {section} settings ({error!r})"
+        ) from None
+    if path.is_dir():
+        path = path / "best.pt" if (path / "best.pt").exists() else path / "checkpoint.pt"
+    if not path.is_file():
+        raise DataError(f"no model weights at {path}")
+    return model_config, load_checkpoint(path)["model"], raw

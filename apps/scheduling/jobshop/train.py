@@ -25,10 +25,9 @@ from pgsuite.apps.scheduling.jobshop.instances import random_instance
 from pgsuite.apps.scheduling.jobshop.policy import JobShopActorCritic
 from pgsuite.apps.scheduling.jobshop.rules import dispatch
 from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
-from pgsuite.core.checkpoint import load_checkpoint
-from pgsuite.core.errors import ConfigError, DataError
+from pgsuite.core.errors import ConfigError
 from pgsuite.core.ppo import PPO, PPOCallback, PPOConfig, train_ppo
-from pgsuite.core.runs import load_config, save_config
+from pgsuite.core.runs import save_config, trained_model
 from pgsuite.core.seeding import GeneratorState, derive_seed, seed_everything
 from pgsuite.core.trainer import TrainerConfig, resumable_checkpoint
 
@@ -237,18 +236,8 @@ def train(config: JobShopTrainConfig) -> dict[str, Any]:
 def load_policy(path: Path) -> tuple[JobShopActorCritic, PolicyConfig]:
     """A trained policy from a run folder (``best.pt``, else ``checkpoint.pt``) or a ``.pt`` file
     with a ``config.json`` beside it."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
-    raw = load_config(folder, "a job-shop policy")
-    try:
-        policy_config = PolicyConfig(**raw["policy"])
-    except (KeyError, TypeError) as error:
-        raise DataError(f"{folder}/config.json: no valid policy settings ({error!r})") from None
-    if path.is_dir():
-        path = path / "best.pt" if (path / "best.pt").exists() else path / "checkpoint.pt"
-    if not path.is_file():
-        raise DataError(f"no policy weights at {path}")
+    policy_config, weights, _ = trained_model(path, "policy", PolicyConfig, "a job-shop policy")
     agent = make_agent(policy_config)
-    agent.load_state_dict(load_checkpoint(path)["model"])
+    agent.load_state_dict(weights)
     agent.eval()
     return agent, policy_config

@@ -12,9 +12,8 @@ from torch_geometric.data import Batch
 from pgsuite.apps.scheduling.soc.features import FeatureBuilder
 from pgsuite.apps.scheduling.soc.policy import SoCPolicy
 from pgsuite.apps.scheduling.soc.simulator import SoCSimulator
-from pgsuite.core.checkpoint import load_checkpoint
 from pgsuite.core.errors import DataError
-from pgsuite.core.runs import load_config
+from pgsuite.core.runs import trained_model
 
 
 @dataclass
@@ -66,17 +65,7 @@ class LearnedScheduler:
 def load_policy(path: str | Path) -> tuple[SoCPolicy, PolicyConfig, dict]:
     """A trained policy from a run folder (``best.pt``, else ``checkpoint.pt``) or a ``.pt`` file
     with its ``config.json`` beside it; also returns the whole training config."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
-    raw = load_config(folder, "a SoC policy run folder")
-    try:
-        config = PolicyConfig(**raw["policy"])
-    except (KeyError, TypeError) as error:
-        raise DataError(f"{folder}/config.json: no valid policy settings ({error!r})") from None
-    if path.is_dir():
-        path = path / "best.pt" if (path / "best.pt").exists() else path / "checkpoint.pt"
-    if not path.is_file():
-        raise DataError(f"no policy weights at {path}")
+    config, weights, raw = trained_model(path, "policy", PolicyConfig, "a SoC policy run folder")
     policy = make_policy(config)
-    policy.load_state_dict(load_checkpoint(path)["model"])
+    policy.load_state_dict(weights)
     return policy.eval(), config, raw

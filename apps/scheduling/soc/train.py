@@ -218,7 +218,7 @@ def _reinforce(config: SoCTrainConfig, policy, dev: DevSet) -> Trainer:
             )
             loss.backward()
             total_loss += float(loss.detach())
-            total_entropy += weight * float(entropy)
+            total_entropy += weight * float(entropy.detach())
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
         optimizer.step()
         return {"loss": total_loss, "entropy": total_entropy, "train_latency_us": latency,
