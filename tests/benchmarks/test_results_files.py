@@ -160,6 +160,60 @@ def retrieval(path: Path) -> None:
         assert row[name] == pytest.approx(value, abs=1e-9), name
 
 
+def _needs_ds3() -> None:
+    from pgsuite.apps.scheduling.soc.ds3 import ds3_folder
+    from pgsuite.core.errors import DataError
+
+    try:
+        ds3_folder()
+    except DataError as error:
+        pytest.skip(str(error))
+
+
+def soc_latency(path: Path) -> None:
+    """Two heuristic cells and one cell of the shipped policy re-run to the recorded latency."""
+    _needs_ds3()
+    from pgsuite.apps.scheduling.soc.bench import SoCBenchConfig, latency_cell
+
+    rows = _rows(path)
+    config = SoCBenchConfig()
+    for method, instance, seed in [("eft", "scale=100 noise=0.3", 1),
+                                   ("heft", "scale=60 noise=0.5", 2),
+                                   ("policy", "scale=2000 noise=0", 0)]:  # fmt: skip
+        row = rows[(rows.method == method) & (rows.instance == instance) & (rows.seed == seed)]
+        if row.empty:
+            continue
+        cell = latency_cell(config, method, (row.scale_us.iloc[0], row.noise_std.iloc[0]), seed)
+        assert cell["mean_latency"] == pytest.approx(row.mean_latency.iloc[0]), (method, instance)
+
+
+def soc_single(path: Path) -> None:
+    """The heuristics' single-job latencies re-run exactly; gaps are to the CP-SAT column, which
+    is never below its bound and, where proven, re-solved on the small jobs."""
+    _needs_ds3()
+    from pgsuite.apps.scheduling.soc.cpsat import optimal_schedule
+    from pgsuite.apps.scheduling.soc.ds3 import load_job, load_soc
+    from pgsuite.apps.scheduling.soc.platform import Platform
+    from pgsuite.apps.scheduling.soc.schedulers import make_heuristic
+    from pgsuite.apps.scheduling.soc.simulator import SoCSimulator
+    from pgsuite.apps.scheduling.soc.workload import JobInstance
+
+    rows = _rows(path)
+    platform = Platform(load_soc("MULTIPLE_BAL"))
+    assert (rows["cpsat"] >= rows["cpsat_bound"] - 1e-9).all()
+    for _, row in rows.iterrows():
+        job = load_job(row["job"])
+        mean = platform.execution_times(job)
+        for method in ("etf", "heft"):
+            result = SoCSimulator(platform, [JobInstance(0, job, 0.0, mean, mean)]).run(
+                make_heuristic(method)
+            )
+            assert result.latency_us[0] == pytest.approx(row[method]), (row["job"], method)
+            assert row[f"{method} gap %"] == pytest.approx(100 * (row[method] / row["cpsat"] - 1))
+        if row["proven"] and row["tasks"] <= 10:
+            assert optimal_schedule(platform, job).makespan == pytest.approx(row["cpsat"])
+
+
 CHECKS: dict[str, Callable[[Path], None]] = {
     "core_cartpole": cartpole,
     "core_newsvendor": newsvendor,
@@ -175,6 +229,8 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "jobshop_taillard": jobshop,
     "retrieval_cranfield": retrieval,
     "retrieval_cranfield_matched": retrieval,
+    "soc_latency": soc_latency,
+    "soc_single": soc_single,
 }
 FILES = sorted(RESULTS.rglob("*.csv"))
 

@@ -85,29 +85,42 @@ def cell_name(scale: float, noise: float) -> str:
     return f"scale={scale:g} noise={noise:g}"
 
 
+def latency_cell(
+    config: SoCBenchConfig,
+    method: str,
+    cell: tuple[float, float],
+    seed: int,
+    platform: Platform | None = None,
+) -> dict[str, float]:
+    """One cell of the latency suite: ``method`` on the workload of (scale, noise) ``cell`` and
+    ``seed``."""
+    platform = platform or Platform(load_soc(config.soc))
+    scale, noise = cell
+    workload = WorkloadConfig(
+        jobs=config.jobs, scale_us=scale, num_jobs=config.num_jobs, noise_std=noise,
+        warmup_jobs=config.warmup_jobs, seed=seed,
+    )  # fmt: skip
+    jobs = generate_workload(platform, workload)
+    result = SoCSimulator(platform, jobs).run(_scheduler(config, method, seed))
+    metrics = run_metrics(platform, jobs, result, config.warmup_jobs)
+    return {
+        "scale_us": scale,
+        "noise_std": noise,
+        "mean_latency": metrics.mean_latency_us,
+        "p95_latency": metrics.p95_latency_us,
+        "throughput": metrics.throughput_jobs_per_ms,
+        "utilisation": metrics.utilisation,
+        "energy_per_job": metrics.energy_per_job_uj,
+    }
+
+
 def latency(config: SoCBenchConfig) -> CommandOutput:
     platform = Platform(load_soc(config.soc))
     cells = {cell_name(s, n): (s, n) for n in config.noises for s in config.scales}
 
     def method_fn(method: str):
         def run(cell: tuple[float, float], seed: int) -> dict[str, float]:
-            scale, noise = cell
-            workload = WorkloadConfig(
-                jobs=config.jobs, scale_us=scale, num_jobs=config.num_jobs, noise_std=noise,
-                warmup_jobs=config.warmup_jobs, seed=seed,
-            )  # fmt: skip
-            jobs = generate_workload(platform, workload)
-            result = SoCSimulator(platform, jobs).run(_scheduler(config, method, seed))
-            metrics = run_metrics(platform, jobs, result, config.warmup_jobs)
-            return {
-                "scale_us": scale,
-                "noise_std": noise,
-                "mean_latency": metrics.mean_latency_us,
-                "p95_latency": metrics.p95_latency_us,
-                "throughput": metrics.throughput_jobs_per_ms,
-                "utilisation": metrics.utilisation,
-                "energy_per_job": metrics.energy_per_job_uj,
-            }
+            return latency_cell(config, method, cell, seed, platform)
 
         return run
 
