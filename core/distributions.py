@@ -302,8 +302,9 @@ class ScaledBeta(TransformedDistribution):
 class BetaHead(nn.Module):
     """Linear policy head producing a :class:`ScaledBeta` per action dimension.
 
-    ``c1, c0 = softplus(W f + b) + min_concentration``; with ``min_concentration >= 1`` every
-    marginal is unimodal (no mass piling up at the bounds).
+    ``c1, c0 = softplus(W f + b) + min_concentration`` (or ``exp(W f + b) + min_concentration``
+    with ``positive="exp"``, the parameterisation of e.g. the noise-mask policy of Yavuz & Yang);
+    with ``min_concentration >= 1`` every marginal is unimodal (no mass piling up at the bounds).
 
     Args:
         in_features: feature size ``F``.
@@ -311,6 +312,7 @@ class BetaHead(nn.Module):
         low: lower action bound.
         high: upper action bound.
         min_concentration: lower bound added to both concentrations.
+        positive: ``"softplus"`` or ``"exp"``, the map from the linear outputs to concentrations.
     """
 
     def __init__(
@@ -320,15 +322,28 @@ class BetaHead(nn.Module):
         low: float = 0.0,
         high: float = 1.0,
         min_concentration: float = 1.0,
+        positive: str = "softplus",
     ) -> None:
         super().__init__()
+        if positive not in ("softplus", "exp"):
+            raise ValueError(f"positive must be 'softplus' or 'exp', got {positive!r}")
         self.linear = nn.Linear(in_features, 2 * action_dim)
         self.low = low
         self.high = high
         self.min_concentration = min_concentration
+        self.positive = positive
+
+    def concentrations(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        """``(c1, c0)``, each ``[B, A]``, for features ``[B, F]``."""
+        out = self.linear(features)
+        out = torch.exp(out) if self.positive == "exp" else F.softplus(out)
+        concentration1, concentration0 = (out + self.min_concentration).chunk(2, dim=-1)
+        return concentration1, concentration0
+
+    def distribution(self, concentration1: Tensor, concentration0: Tensor) -> Independent:
+        """The head's distribution for given concentrations (e.g. after smoothing them)."""
+        return Independent(ScaledBeta(concentration1, concentration0, self.low, self.high), 1)
 
     def forward(self, features: Tensor) -> Independent:
         """Map features ``[B, F]`` to a distribution with batch ``[B]`` and event ``[A]``."""
-        concentrations = F.softplus(self.linear(features)) + self.min_concentration
-        concentration1, concentration0 = concentrations.chunk(2, dim=-1)
-        return Independent(ScaledBeta(concentration1, concentration0, self.low, self.high), 1)
+        return self.distribution(*self.concentrations(features))
