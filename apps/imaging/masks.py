@@ -24,6 +24,17 @@ from pgsuite.core.distributions import BetaHead
 from pgsuite.core.errors import ConfigError
 
 
+def upsample_masks(
+    cells: Tensor, grid: int, size: tuple[int, int], kernel: int = 13, sigma: float = 6.0
+) -> Tensor:
+    """``[B, grid * grid]`` cell values in [0, 1] -> ``[B, 1, H, W]`` masks: bilinear upsampling,
+    then a Gaussian blur (reflected borders; the kernel shrinks to fit small images)."""
+    masks = cells.reshape(-1, 1, grid, grid)
+    masks = F.interpolate(masks, size=tuple(size), mode="bilinear", align_corners=False)
+    kernel = min(kernel, 2 * (min(size) // 2) - 1)  # reflection needs kernel < size
+    return gaussian_blur(masks, [kernel, kernel], [sigma, sigma]).clamp(0, 1)
+
+
 class MaskPolicy(nn.Module):
     """``forward(images [B, 3, H, W]) -> Beta`` over the ``[B, grid * grid]`` mask cells.
 
@@ -44,7 +55,7 @@ class MaskPolicy(nn.Module):
         momentum: float = 0.1,
         kernel: int = 13,
         sigma: float = 6.0,
-        small_stem: bool = True,
+        small_stem: bool = False,
     ) -> None:
         super().__init__()
         if grid < 1 or kernel < 1 or kernel % 2 == 0 or not sigma > 0:
@@ -72,10 +83,7 @@ class MaskPolicy(nn.Module):
 
     def upsample(self, cells: Tensor, size: tuple[int, int]) -> Tensor:
         """``[B, grid * grid]`` cell values -> blurred ``[B, 1, H, W]`` masks in [0, 1]."""
-        masks = cells.reshape(-1, 1, self.grid, self.grid)
-        masks = F.interpolate(masks, size=size, mode="bilinear", align_corners=False)
-        kernel = min(self.kernel, 2 * (min(size) // 2) - 1)  # reflection needs kernel < size
-        return gaussian_blur(masks, [kernel, kernel], [self.sigma, self.sigma]).clamp(0, 1)
+        return upsample_masks(cells, self.grid, size, self.kernel, self.sigma)
 
     def sample_masks(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """Training: a Beta sample per cell; returns the masks ``[B, 1, H, W]`` and the
