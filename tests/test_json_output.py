@@ -20,6 +20,7 @@ STRICT_TESTS = {  # app -> the tests that run its commands with --json and parse
     "jobshop": [TESTS / "apps/scheduling/jobshop/test_cli.py", TESTS / "test_sweeps.py"],
     "retrieval": [TESTS / "apps/retrieval/test_cli.py"],
     "soc": [TESTS / "apps/scheduling/soc/test_cli.py"],
+    "imaging": [TESTS / "apps/imaging/test_cli.py"],
 }
 
 

@@ -1,0 +1,46 @@
+"""``pgsuite imaging``: pretrain with masks, fine-tune from the heated run, evaluate (strict
+JSON), and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pgsuite.core.cli import loads_strict, main
+
+
+def _npz(path: Path, classes: int, n: int = 16, size: int = 12) -> None:
+    rng = np.random.default_rng(classes)
+    arrays = {}
+    for split in ("train", "val", "test"):
+        arrays[f"{split}_images"] = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
+        arrays[f"{split}_labels"] = (np.arange(n) % classes)[:, None]
+    np.savez(path, **arrays)
+
+
+def test_pretrain_finetune_eval(tmp_path: Path, capsys) -> None:
+    _npz(tmp_path / "a.npz", 2)
+    _npz(tmp_path / "b.npz", 3)
+    common = ["--data", str(tmp_path), "--sets", "a", "b", "--model", "resnet10t", "--epochs",
+              "1", "--batch-size", "8", "--grid", "3", "--no-progress", "--json"]  # fmt: skip
+    heated, tuned = tmp_path / "heated", tmp_path / "ft"
+    assert main(["imaging", "pretrain", *common, "--out", str(heated)]) == 0
+    summary = loads_strict(capsys.readouterr().out)["summary"]
+    assert summary["masks"] == "policy"
+    assert main(["imaging", "finetune", *common, "--init", str(heated), "--out", str(tuned)]) == 0
+    assert loads_strict(capsys.readouterr().out)["summary"]["masks"] == "none"
+    assert main(["imaging", "eval", "--run", str(tuned), "--split", "test", "--json"]) == 0
+    metrics = loads_strict(capsys.readouterr().out)["summary"]
+    assert metrics["images"] == 32
+    assert 0 <= metrics["accuracy"] <= 1
+    assert "auc/b" in metrics
+
+
+def test_errors_are_one_line(tmp_path: Path, capsys) -> None:
+    assert main(["imaging", "finetune", "--data", str(tmp_path)]) != 0
+    assert "--init" in capsys.readouterr().err
+    assert main(["imaging", "pretrain", "--data", str(tmp_path / "none"), "--epochs", "1"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "no data folder" in err
+    assert len(err.splitlines()) == 1
