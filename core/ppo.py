@@ -35,7 +35,7 @@ from pgsuite.core.estimators import explained_variance, ppo_loss
 from pgsuite.core.nn import MLP
 from pgsuite.core.rollout import RolloutBuffer
 from pgsuite.core.seeding import GeneratorState
-from pgsuite.core.trainer import Trainer, TrainerConfig, TrainResult
+from pgsuite.core.trainer import Trainer, TrainerConfig, TrainResult, resumable_checkpoint
 
 
 @dataclass
@@ -152,6 +152,24 @@ class PPOCallback:
 
     def on_training_end(self, ppo: PPO, result: TrainResult) -> None:
         """Called once by :func:`train_ppo` after training stopped, with its result."""
+
+
+class SaveRunConfig(PPOCallback):
+    """Writes the run's ``config.json`` (``config``, which rebuilds the trained model) once
+    training starts; a resume first checks the checkpoint against ``model``, so a bad one leaves
+    the folder as it was. Also usable outside PPO: call :meth:`on_training_start` directly."""
+
+    def __init__(self, trainer_config: TrainerConfig, config: Any, model: nn.Module) -> None:
+        self.trainer_config, self.config, self.model = trainer_config, config, model
+
+    def on_training_start(self, ppo: PPO | None = None) -> None:
+        from pgsuite.core.runs import save_config
+
+        if self.trainer_config.out is None:
+            return
+        if self.trainer_config.resume:
+            resumable_checkpoint(self.trainer_config, self.model)
+        save_config(self.trainer_config.out, self.config)
 
 
 class PPO:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pgsuite.apps.scheduling.common.cpsat import check_limits, solve_model
 from pgsuite.apps.scheduling.common.errors import NoScheduleError
 from pgsuite.apps.scheduling.jobshop.breakdowns import real_downtimes
 from pgsuite.apps.scheduling.jobshop.instances import JobShopInstance
@@ -56,8 +57,7 @@ def solve_cpsat(
     """
     from ortools.sat.python import cp_model
 
-    if time_limit_s <= 0 or workers < 1:
-        raise ConfigError(f"need time_limit_s > 0 and workers >= 1, got {time_limit_s}, {workers}")
+    check_limits(time_limit_s, workers)
     n, m = instance.durations.shape
     horizon = int(instance.durations.sum())
     fixed: list[tuple[int, int, int]] = []
@@ -93,12 +93,9 @@ def solve_cpsat(
         for j in range(n):
             for k in range(m):
                 model.add_hint(starts[j, k], int(hint_start[j, k]))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit_s)
-    solver.parameters.num_workers = int(workers)
-    solver.parameters.random_seed = int(seed)
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    run = solve_model(model, time_limit_s, workers, seed)
+    solver = run.solver
+    if not run.found:
         if hint_start is not None:
             return CPSATResult(
                 start=hint_start.astype(np.int64),
@@ -108,16 +105,13 @@ def solve_cpsat(
                 optimal=False,
                 wall_time_s=float(solver.wall_time),
             )
-        raise NoScheduleError(
-            f"CP-SAT found no schedule for {instance.name} within {time_limit_s:g} s "
-            f"(status {solver.status_name(status)})"
-        )
+        raise run.no_schedule(instance.name, time_limit_s)
     start = np.vectorize(solver.value)(starts).astype(np.int64)
     return CPSATResult(
         start=start,
         end=start + instance.durations,
         makespan=int(solver.objective_value),
         lower_bound=int(solver.best_objective_bound),
-        optimal=status == cp_model.OPTIMAL,
+        optimal=run.optimal,
         wall_time_s=float(solver.wall_time),
     )

@@ -26,10 +26,10 @@ from pgsuite.apps.scheduling.jobshop.policy import JobShopActorCritic
 from pgsuite.apps.scheduling.jobshop.rules import dispatch
 from pgsuite.apps.scheduling.jobshop.simulator import JobShopSimulator
 from pgsuite.core.errors import ConfigError
-from pgsuite.core.ppo import PPO, PPOCallback, PPOConfig, train_ppo
-from pgsuite.core.runs import save_config, trained_model
+from pgsuite.core.ppo import PPO, PPOCallback, PPOConfig, SaveRunConfig, train_ppo
+from pgsuite.core.runs import trained_model
 from pgsuite.core.seeding import GeneratorState, derive_seed, seed_everything
-from pgsuite.core.trainer import TrainerConfig, resumable_checkpoint
+from pgsuite.core.trainer import TrainerConfig
 
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
@@ -162,22 +162,6 @@ class Curriculum(PPOCallback):
             ppo.obs = None
 
 
-class _RunFolder(PPOCallback):
-    """Writes ``config.json`` into the run folder once PPO accepted the configuration (a resume
-    first checks the checkpoint, so that a bad one leaves the folder as it was)."""
-
-    def __init__(self, config: JobShopTrainConfig, agent: JobShopActorCritic) -> None:
-        self.config, self.agent = config, agent
-
-    def on_training_start(self, ppo: PPO) -> None:
-        trainer_config = self.config.trainer
-        if trainer_config.out is None:
-            return
-        if trainer_config.resume:
-            resumable_checkpoint(trainer_config, self.agent)
-        save_config(trainer_config.out, self.config)
-
-
 def _dev_set(config: JobShopTrainConfig) -> tuple[JobShopSimulator, float]:
     jobs, machines = config.parsed_sizes[-1]
     instances = [
@@ -221,7 +205,7 @@ def train(config: JobShopTrainConfig) -> dict[str, Any]:
         evaluate,
         seed=config.seed,
         stateful={"instance_generator": GeneratorState(env.source.rng)},
-        callbacks=[_RunFolder(config, agent), Curriculum(env)],
+        callbacks=[SaveRunConfig(config.trainer, config, agent), Curriculum(env)],
     )
     return {
         "iterations": result.steps,

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from pgsuite.apps.scheduling.soc.cpsat import optimal_schedule
 from pgsuite.apps.scheduling.soc.ds3 import JOB_NAMES, load_job, load_soc
+from pgsuite.apps.scheduling.soc.inference import SCHEDULER_NAMES, make_scheduler
 from pgsuite.apps.scheduling.soc.metrics import run_metrics
 from pgsuite.apps.scheduling.soc.platform import Platform
 from pgsuite.apps.scheduling.soc.schedulers import HEURISTICS, make_heuristic
@@ -67,17 +68,15 @@ class SoCBenchConfig:
     backend: BackendConfig = field(default_factory=BackendConfig)
 
     def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in (*HEURISTICS, "policy")]
+        unknown = [m for m in self.methods if m not in SCHEDULER_NAMES]
         if unknown:
             raise ConfigError(f"unknown scheduler(s) {unknown}; choose from "
-                              f"{', '.join((*HEURISTICS, 'policy'))}")  # fmt: skip
+                              f"{', '.join(SCHEDULER_NAMES)}")  # fmt: skip
         if self.warmup_jobs >= self.num_jobs:
             raise ConfigError("warmup_jobs must be below num_jobs")
 
 
 def _scheduler(config: SoCBenchConfig, name: str, seed: int):
-    from pgsuite.apps.scheduling.soc.cli import make_scheduler  # the CLI owns the shipped policy
-
     return make_scheduler(name, config.policy, seed)
 
 

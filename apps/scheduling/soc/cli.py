@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,10 +11,9 @@ import pandas as pd
 from pgsuite.apps.scheduling.common.gantt import plot_gantt
 from pgsuite.apps.scheduling.soc.bench import SoCBenchConfig, bench
 from pgsuite.apps.scheduling.soc.ds3 import ds3_folder, load_soc
-from pgsuite.apps.scheduling.soc.inference import LearnedScheduler, load_policy
+from pgsuite.apps.scheduling.soc.inference import SCHEDULER_NAMES, make_scheduler
 from pgsuite.apps.scheduling.soc.metrics import run_metrics
 from pgsuite.apps.scheduling.soc.platform import Platform
-from pgsuite.apps.scheduling.soc.schedulers import HEURISTICS, make_heuristic
 from pgsuite.apps.scheduling.soc.simulator import RunResult, SoCSimulator
 from pgsuite.apps.scheduling.soc.train import SoCTrainConfig, train
 from pgsuite.apps.scheduling.soc.workload import WorkloadConfig, generate_workload
@@ -21,9 +21,6 @@ from pgsuite.core.cli import App, Command, CommandOutput
 from pgsuite.core.demo import DemoConfig
 from pgsuite.core.errors import ConfigError, DataError
 from pgsuite.core.runs import save_results
-
-SHIPPED_POLICY = Path(__file__).parent / "checkpoints" / "soc_policy"
-"""The policy shipped with the package (its config.json records the command that made it)."""
 
 
 def split_mix(entries: tuple[str, ...]) -> tuple[str, ...]:
@@ -62,17 +59,6 @@ class WorkloadOptions:
         if self.warmup_jobs >= self.num_jobs:
             raise ConfigError(f"--warmup-jobs {self.warmup_jobs} leaves no job of {self.num_jobs}")
         return platform, generate_workload(platform, config)
-
-
-def make_scheduler(name: str, policy: Path | None, seed: int = 0):
-    """A heuristic by name, or ``policy`` (a run folder; default the shipped policy)."""
-    if name == "policy":
-        model, config, _ = load_policy(policy or SHIPPED_POLICY)
-        return LearnedScheduler(model, config)
-    return make_heuristic(name, seed)
-
-
-SCHEDULER_NAMES = (*HEURISTICS, "policy")
 
 
 @dataclass
@@ -132,8 +118,7 @@ def eval_command(config: EvalConfig) -> CommandOutput:
     rows = []
     for name in config.schedulers:
         for offset in range(config.seeds):
-            options = WorkloadOptions(**{**config.workload.__dict__,
-                                         "seed": config.workload.seed + offset})  # fmt: skip
+            options = dataclasses.replace(config.workload, seed=config.workload.seed + offset)
             *_, summary = _simulate(SimulateConfig(options, name, config.policy))
             rows.append(summary)
     table = pd.DataFrame(rows).groupby("scheduler", sort=False).mean(numeric_only=True)

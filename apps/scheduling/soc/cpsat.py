@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pgsuite.apps.scheduling.common.cpsat import check_limits, solve_model
 from pgsuite.apps.scheduling.common.dag import TaskGraph
-from pgsuite.apps.scheduling.common.errors import NoScheduleError
 from pgsuite.apps.scheduling.soc.heft import heft_schedule
 from pgsuite.apps.scheduling.soc.platform import Platform
 from pgsuite.core.errors import ConfigError
@@ -55,11 +55,9 @@ def optimal_schedule(
     """
     from ortools.sat.python import cp_model
 
-    if time_limit_s <= 0 or workers < 1 or resolution < 1:
-        raise ConfigError(
-            f"need time_limit_s > 0, workers >= 1 and resolution >= 1, got {time_limit_s}, "
-            f"{workers}, {resolution}"
-        )
+    check_limits(time_limit_s, workers)
+    if resolution < 1:
+        raise ConfigError(f"need resolution >= 1, got {resolution}")
     mean = platform.execution_times(job)
     scaled = np.where(np.isfinite(mean), np.round(mean * resolution), 0).astype(np.int64)
     hint = heft_schedule(platform, job)
@@ -68,42 +66,37 @@ def optimal_schedule(
     start = [model.new_int_var(int(job.earliest_start[t] * resolution), horizon, f"s{t}")
              for t in range(job.num_tasks)]  # fmt: skip
     end = [model.new_int_var(0, horizon, f"e{t}") for t in range(job.num_tasks)]
-    on: dict[tuple[int, int], object] = {}
+    on: list[dict[int, object]] = []  # per task: PE -> "the task runs there"
     per_pe: list[list] = [[] for _ in range(platform.num_pes)]
     for t in range(job.num_tasks):
-        for p in np.flatnonzero(np.isfinite(mean[t])):
+        on.append({})
+        for p in np.flatnonzero(np.isfinite(mean[t])).tolist():
             present = model.new_bool_var(f"x{t}_{p}")
             interval = model.new_optional_interval_var(
                 start[t], int(scaled[t, p]), end[t], present, f"i{t}_{p}"
             )
-            on[t, int(p)] = present
-            per_pe[int(p)].append(interval)
-            model.add_hint(present, int(int(hint.pe[t]) == int(p)))
-        model.add_exactly_one(on[t, int(p)] for p in np.flatnonzero(np.isfinite(mean[t])))
+            on[t][p] = present
+            per_pe[p].append(interval)
+            model.add_hint(present, int(int(hint.pe[t]) == p))
+        model.add_exactly_one(on[t].values())
         model.add_hint(start[t], round(hint.start[t] * resolution))
     for intervals in per_pe:
         model.add_no_overlap(intervals)
     for (a, b), volume in zip(job.edges.tolist(), job.volumes.tolist(), strict=True):
-        for p in np.flatnonzero(np.isfinite(mean[a])):
-            for q in np.flatnonzero(np.isfinite(mean[b])):
+        for p, runs_a in on[a].items():
+            for q, runs_b in on[b].items():
                 lag = float(platform.transfer_time(volume, p, q))
                 model.add(
                     start[b] >= end[a] + int(np.ceil(lag * resolution - 1e-9))
-                ).only_enforce_if([on[a, int(p)], on[b, int(q)]])
+                ).only_enforce_if([runs_a, runs_b])
     makespan = model.new_int_var(0, horizon, "makespan")
     model.add_max_equality(makespan, end)
     model.minimize(makespan)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit_s)
-    solver.parameters.num_workers = int(workers)
-    solver.parameters.random_seed = int(seed)
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise NoScheduleError(
-            f"CP-SAT found no schedule for {job.name} within {time_limit_s:g} s "
-            f"(status {solver.status_name(status)})"
-        )
-    pe = np.asarray([next(p for (t2, p), x in on.items() if t2 == t and solver.value(x))
+    run = solve_model(model, time_limit_s, workers, seed)
+    if not run.found:
+        raise run.no_schedule(job.name, time_limit_s)
+    solver = run.solver
+    pe = np.asarray([next(p for p, x in on[t].items() if solver.value(x))
                      for t in range(job.num_tasks)])  # fmt: skip
     order = np.lexsort(([solver.value(e) for e in end], [solver.value(s) for s in start]))
     begin, finish = _retime(platform, job, mean, pe, order)
@@ -113,7 +106,7 @@ def optimal_schedule(
         end=finish,
         makespan=float(finish.max()),
         lower_bound=solver.best_objective_bound / resolution,
-        optimal=status == cp_model.OPTIMAL,
+        optimal=run.optimal,
         wall_time_s=float(solver.wall_time),
     )
 

@@ -96,7 +96,7 @@ class Episode:
         next decision; returns (reward, done)."""
         task = int(self.ready[slot])
         if pe is None:
-            pe = int(np.argmin(self.sim.expected_finish(task)))
+            pe = self.sim.earliest_finish_pe(task)
         self.sim.dispatch(task, pe)
         self.ready = self.sim.next_epoch()
         before, self.integral = self.integral, self.sim.latency_integral_us

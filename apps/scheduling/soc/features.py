@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from pgsuite.apps.scheduling.soc.heft import upward_rank
+from pgsuite.apps.scheduling.soc.heft import run_ranks
 from pgsuite.apps.scheduling.soc.simulator import SoCSimulator
 
 NODE_FEATURES = (
@@ -88,20 +88,8 @@ class FeatureBuilder:
         finite = np.isfinite(sim.mean_time)
         self.fastest = sim.mean_time.min(axis=1)
         self.mean = np.where(finite, sim.mean_time, 0.0).sum(axis=1) / finite.sum(axis=1)
-        ranks, cache = [], {}
-        for instance in sim.jobs:
-            if id(instance.job) not in cache:
-                cache[id(instance.job)] = upward_rank(
-                    instance.job, instance.mean_time, sim.platform
-                )
-            ranks.append(cache[id(instance.job)])
-        self.rank = np.concatenate(ranks)
-        edges = np.concatenate([j.job.edges + sim.offsets[i] for i, j in enumerate(sim.jobs)])
-        self.edges = edges  # job by job, so each job's edges are one slice
-        sizes = [len(j.job.edges) for j in sim.jobs]
-        self.edge_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.successors = np.bincount(edges[:, 0], minlength=len(self.fastest)) / 4.0
-        self.arrival = np.asarray([j.arrival_us for j in sim.jobs])
+        self.rank = run_ranks(sim.jobs, sim.platform)
+        self.successors = np.bincount(sim.edges[:, 0], minlength=len(self.fastest)) / 4.0
         self.job_size = np.diff(sim.offsets)
         self.clusters = [np.flatnonzero(sim.platform.cluster == c)
                          for c in np.unique(sim.platform.cluster)]  # fmt: skip
@@ -113,10 +101,9 @@ class FeatureBuilder:
     def observe(self) -> Observation:
         sim, unit = self.sim, self.unit
         now = sim.now
-        arrived = int(np.searchsorted(self.arrival, now, side="right"))
-        jobs = np.flatnonzero(sim.tasks_left[:arrived] > 0)
-        tasks = np.concatenate([np.arange(sim.offsets[j], sim.offsets[j + 1]) for j in jobs])
-        tasks = tasks[~sim.finished[tasks]].astype(np.int64)
+        jobs = sim.jobs_present()
+        tasks = sim.tasks_of_jobs(jobs)
+        tasks = tasks[~sim.finished[tasks]]
         job_of = sim.job_of[tasks]
         local_job = np.searchsorted(jobs, job_of)
         work_left = np.bincount(local_job, weights=self.fastest[tasks], minlength=len(jobs))
@@ -129,15 +116,14 @@ class FeatureBuilder:
         x[:, 3] = self.mean[tasks] / unit
         x[:, 4] = self.rank[tasks] / unit
         x[:, 5] = self.successors[tasks]
-        x[:, 6] = (now - self.arrival[job_of]) / unit
+        x[:, 6] = (now - sim.arrival_us[job_of]) / unit
         x[:, 7] = work_left[local_job] / unit
         x[:, 8] = sim.tasks_left[job_of] / self.job_size[job_of]
         for node, task in zip(ready_node.tolist(), ready.tolist(), strict=True):
             x[node, 9] = (sim.expected_finish(task).min() - now) / unit
             x[node, 10] = (sim.data_ready(task).min() - now) / unit
-        edges = np.concatenate(
-            [self.edges[self.edge_offsets[j] : self.edge_offsets[j + 1]] for j in jobs]
-        )
+        bounds = sim.edge_offsets
+        edges = np.concatenate([sim.edges[bounds[j] : bounds[j + 1]] for j in jobs])
         keep = ~(sim.finished[edges[:, 0]] | sim.finished[edges[:, 1]])
         edge_index = np.searchsorted(tasks, edges[keep]).T.astype(np.int64)
         backlog = np.maximum(sim.expected_free - now, 0.0) / unit

@@ -50,6 +50,19 @@ def upward_rank(job: TaskGraph, mean_time: np.ndarray, platform: Platform) -> np
     return rank
 
 
+def run_ranks(jobs: Sequence, platform: Platform) -> np.ndarray:
+    """``[N]`` the upward rank of every task of a workload (its
+    :class:`~pgsuite.apps.scheduling.soc.workload.JobInstance` s, in order), computed once per
+    distinct task graph."""
+    ranks, cache = [], {}
+    for instance in jobs:
+        key = id(instance.job)
+        if key not in cache:
+            cache[key] = upward_rank(instance.job, instance.mean_time, platform)
+        ranks.append(cache[key])
+    return np.concatenate(ranks)
+
+
 def insertion_start(
     busy: Sequence[tuple[float, float]], earliest: float, duration: float
 ) -> tuple[float, int]:

@@ -11,6 +11,7 @@ from torch_geometric.data import Batch
 
 from pgsuite.apps.scheduling.soc.features import FeatureBuilder
 from pgsuite.apps.scheduling.soc.policy import SoCPolicy
+from pgsuite.apps.scheduling.soc.schedulers import HEURISTICS, make_heuristic
 from pgsuite.apps.scheduling.soc.simulator import SoCSimulator
 from pgsuite.core.errors import DataError
 from pgsuite.core.runs import trained_model
@@ -59,7 +60,21 @@ class LearnedScheduler:
             with torch.no_grad():
                 dist, _ = self.policy(Batch.from_data_list([observation.to_data()]))
             task = int(observation.ready_task[int(dist.probs.argmax())])
-        return task, int(np.argmin(sim.expected_finish(task)))
+        return task, sim.earliest_finish_pe(task)
+
+
+SHIPPED_POLICY = Path(__file__).parent / "checkpoints" / "soc_policy"
+"""The policy shipped with the package (``made_by.json`` there records the command that made it)."""
+SCHEDULER_NAMES = (*HEURISTICS, "policy")
+
+
+def make_scheduler(name: str, policy: Path | None = None, seed: int = 0):
+    """A heuristic by name (:data:`~pgsuite.apps.scheduling.soc.schedulers.HEURISTICS`), or
+    ``"policy"``: the policy of run folder ``policy`` (default: the shipped one)."""
+    if name == "policy":
+        model, config, _ = load_policy(policy or SHIPPED_POLICY)
+        return LearnedScheduler(model, config)
+    return make_heuristic(name, seed)
 
 
 def load_policy(path: str | Path) -> tuple[SoCPolicy, PolicyConfig, dict]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgsuite.apps.scheduling.soc.heft import plan_heft, upward_rank
+from pgsuite.apps.scheduling.soc.heft import plan_heft, run_ranks
 from pgsuite.apps.scheduling.soc.simulator import SoCSimulator
 from pgsuite.core.errors import ConfigError
 
@@ -46,7 +46,7 @@ class EarliestFinish(DispatchRule):
 
     def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
         task = int(ready[0])
-        return task, int(np.argmin(sim.expected_finish(task)))
+        return task, sim.earliest_finish_pe(task)
 
 
 class EarliestTaskFirst(DispatchRule):
@@ -63,29 +63,18 @@ class ShortestTaskFirst(DispatchRule):
 
     def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
         task = int(ready[np.argmin(sim.mean_time[ready].min(axis=1))])
-        return task, int(np.argmin(sim.expected_finish(task)))
-
-
-def _ranks(sim: SoCSimulator) -> np.ndarray:
-    """``[N]`` the upward rank of every task of the run, job by job."""
-    ranks, cache = [], {}
-    for instance in sim.jobs:
-        key = id(instance.job)
-        if key not in cache:
-            cache[key] = upward_rank(instance.job, instance.mean_time, sim.platform)
-        ranks.append(cache[key])
-    return np.concatenate(ranks)
+        return task, sim.earliest_finish_pe(task)
 
 
 class HeftRuntime:
     """HEFT-RT (see the module docstring)."""
 
     def reset(self, sim: SoCSimulator) -> None:
-        self.rank = _ranks(sim)
+        self.rank = run_ranks(sim.jobs, sim.platform)
 
     def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
         task = int(ready[np.argmax(self.rank[ready])])  # argmax: the first of equal ranks
-        return task, int(np.argmin(sim.expected_finish(task)))
+        return task, sim.earliest_finish_pe(task)
 
 
 class Heft:
@@ -94,18 +83,14 @@ class Heft:
     stale until the next arrival."""
 
     def reset(self, sim: SoCSimulator) -> None:
-        self.rank = _ranks(sim)
+        self.rank = run_ranks(sim.jobs, sim.platform)
         self.planned_pe = np.full(len(self.rank), -1, dtype=np.int64)
         self.planned_start = np.full(len(self.rank), np.inf)
         self.planned_jobs = 0
         self.queues: list[list[int]] = [[] for _ in range(sim.platform.num_pes)]
 
     def _replan(self, sim: SoCSimulator) -> None:
-        arrived = int(np.searchsorted([j.arrival_us for j in sim.jobs], sim.now, side="right"))
-        in_system = np.flatnonzero(sim.tasks_left[:arrived] > 0)
-        tasks = np.concatenate(
-            [np.arange(sim.offsets[j], sim.offsets[j + 1]) for j in in_system]
-        ).astype(np.int64)
+        tasks = sim.tasks_of_jobs(sim.jobs_present())
         tasks = tasks[sim.pe[tasks] < 0]
         pe = sim.pe.copy()
         end = sim.expected_end.copy()
@@ -118,7 +103,7 @@ class Heft:
         for p in range(sim.platform.num_pes):
             mine = tasks[pe[tasks] == p]
             self.queues[p] = mine[np.lexsort((mine, self.planned_start[mine]))].tolist()
-        self.planned_jobs = arrived
+        self.planned_jobs = int(np.searchsorted(sim.arrival_us, sim.now, side="right"))
 
     def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int] | None:
         if sim.job_of[ready[-1]] >= self.planned_jobs:  # a job arrived since the last plan

@@ -76,8 +76,14 @@ class SoCSimulator:
         self.task_of = np.arange(count) - self.offsets[self.job_of]
         self.mean_time = np.concatenate([j.mean_time for j in jobs])
         self.realised_time = np.concatenate([j.realised_time for j in jobs])
+        self.arrival_us = np.asarray([j.arrival_us for j in jobs])
+        """``[J]`` arrival time of each job."""
         self.release = np.concatenate([j.arrival_us + j.job.earliest_start for j in jobs])
         edges = np.concatenate([j.job.edges + self.offsets[i] for i, j in enumerate(jobs)])
+        self.edges = edges
+        """int ``[E, 2]`` every edge (global ids), job after job."""
+        self.edge_offsets = np.concatenate([[0], np.cumsum([len(j.job.edges) for j in jobs])])
+        """``[J + 1]``: the edges of job ``j`` are ``edges[edge_offsets[j]:edge_offsets[j + 1]]``."""
         volumes = np.concatenate([j.job.volumes for j in jobs])
         order = np.argsort(edges[:, 1], kind="stable")
         self._pred_edges, self._pred_volumes = edges[order], volumes[order]
@@ -172,6 +178,21 @@ class SoCSimulator:
         begin = np.maximum(self._available, self.data_ready(task))
         begin += self.mean_time[task]
         return begin
+
+    def earliest_finish_pe(self, task: int) -> int:
+        """The PE where ready ``task`` is expected to finish first (ties: the lowest index)."""
+        return int(self.expected_finish(task).argmin())
+
+    def jobs_present(self) -> np.ndarray:
+        """int ``[K]``: the jobs that have arrived and not finished, in arrival order."""
+        arrived = int(np.searchsorted(self.arrival_us, self.now, side="right"))
+        return np.flatnonzero(self.tasks_left[:arrived] > 0)
+
+    def tasks_of_jobs(self, jobs: np.ndarray) -> np.ndarray:
+        """int: the global ids of every task of ``jobs``, job after job."""
+        if len(jobs) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([np.arange(self.offsets[j], self.offsets[j + 1]) for j in jobs])
 
     # -- the run ---------------------------------------------------------------------------------
     def dispatch(self, task: int, pe: int) -> None:

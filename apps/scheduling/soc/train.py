@@ -34,10 +34,9 @@ from pgsuite.apps.scheduling.soc.workload import WorkloadConfig, generate_worklo
 from pgsuite.core.advantages import time_indexed_baseline
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.estimators import reinforce_loss
-from pgsuite.core.ppo import PPOCallback, PPOConfig, train_ppo
-from pgsuite.core.runs import save_config
+from pgsuite.core.ppo import PPOConfig, SaveRunConfig, train_ppo
 from pgsuite.core.seeding import derive_seed, seed_everything
-from pgsuite.core.trainer import Trainer, TrainerConfig, resumable_checkpoint
+from pgsuite.core.trainer import Trainer, TrainerConfig
 
 
 @dataclass
@@ -143,21 +142,6 @@ class DevSet:
         }
 
 
-class _RunFolder(PPOCallback):
-    """Writes ``config.json`` once training starts (after a resume's checkpoint check)."""
-
-    def __init__(self, config: SoCTrainConfig, policy: torch.nn.Module) -> None:
-        self.config, self.policy = config, policy
-
-    def on_training_start(self, ppo: Any = None) -> None:
-        trainer_config = self.config.trainer
-        if trainer_config.out is None:
-            return
-        if trainer_config.resume:
-            resumable_checkpoint(trainer_config, self.policy)
-        save_config(trainer_config.out, self.config)
-
-
 def _rollouts(config: SoCTrainConfig, policy, platform, seed: int):
     """``num_envs`` episodes of one workload to their ends: per episode the graphs, masks,
     actions, decision times and rewards."""
@@ -242,7 +226,7 @@ def train(config: SoCTrainConfig) -> dict[str, Any]:
     config.policy.num_global_features = 2 + len(np.unique(platform.cluster))
     policy = make_policy(config.policy)
     dev = DevSet(config)
-    folder = _RunFolder(config, policy)
+    folder = SaveRunConfig(config.trainer, config, policy)
     start = time.perf_counter()
     if config.algo == "ppo":
         env = SoCBatchEnv(config.env, config.num_envs)
