@@ -34,6 +34,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def jsonable(document: Any) -> Any:
+    """``document`` as :func:`write_json` stores it and :func:`read_json` reads it back (dicts,
+    lists, strings, numbers, None), e.g. to compare a configuration with a saved one."""
+    return json.loads(json.dumps(strict_jsonable(_plain(document)), allow_nan=False))
+
+
 def write_json(path: str | Path, document: Any) -> Path:
     """Write ``document`` to ``path`` atomically as strict, indented JSON; returns the path.
 

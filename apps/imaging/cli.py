@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pgsuite.apps.imaging.bench import ImagingBenchConfig, bench
 from pgsuite.apps.imaging.data import load_split
 from pgsuite.apps.imaging.train import ImagingTrainConfig, evaluate, load_classifier, train
 from pgsuite.core.cli import App, Command, CommandOutput
@@ -93,6 +94,13 @@ APP = App(
         ),
         Command(
             "eval", "evaluate a classifier on a split", EvalConfig, eval_command, json_output=True
+        ),
+        Command(
+            "bench",
+            "heated + fine-tuned against conventional, random masks and augmentation",
+            ImagingBenchConfig,
+            bench,
+            json_output=True,
         ),
     ],
 )

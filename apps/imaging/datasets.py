@@ -10,7 +10,7 @@ holes of 1/4 of the side), seeded per dataset. Items are dicts ``{"image", "labe
 from __future__ import annotations
 
 import numpy as np
-from monai.data import Dataset
+from monai.data import CacheDataset
 from monai.transforms import (
     Compose,
     EnsureChannelFirstd,
@@ -39,8 +39,9 @@ def image_transforms(size: int, augment: bool) -> Compose:
     return Compose(steps)
 
 
-def image_dataset(images: ImageSet, augment: bool = False, seed: int = 0) -> Dataset:
-    """A MONAI dataset of ``images`` (random augmentation seeded by ``seed``)."""
+def image_dataset(images: ImageSet, augment: bool = False, seed: int = 0) -> CacheDataset:
+    """A MONAI dataset of ``images`` (random augmentation seeded by ``seed``); the deterministic
+    transforms run once, at construction (MONAI's cache), the random ones per item."""
     items = [
         {"image": images.images[i], "label": int(images.labels[i]),
          "source": int(images.sources[i]), "index": i}
@@ -48,4 +49,4 @@ def image_dataset(images: ImageSet, augment: bool = False, seed: int = 0) -> Dat
     ]  # fmt: skip
     transform = image_transforms(images.images.shape[1], augment)
     transform.set_random_state(seed=seed)
-    return Dataset(items, transform)
+    return CacheDataset(items, transform, progress=False)

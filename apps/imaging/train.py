@@ -57,6 +57,13 @@ class ClassifierConfig:
     """Set from the data when training starts."""
 
 
+def imaging_trainer_config(out: Path | None = None, progress: bool = True) -> TrainerConfig:
+    """The trainer of the imaging runs: one step per epoch, validation and a checkpoint after
+    each, the best val accuracy kept, no early stop (the budget is the epoch count)."""
+    return TrainerConfig(eval_every=1, metric="val_accuracy", mode="max", checkpoint_every=1,
+                         patience=None, out=out, progress=progress)  # fmt: skip
+
+
 @dataclass
 class ImagingTrainConfig:
     """Pretrain (with masks) or fine-tune (from --init) a classifier."""
@@ -78,17 +85,17 @@ class ImagingTrainConfig:
     """Mask cells per side."""
     policy_trunk: str = "resnet10t"
     init: Path | None = None
-    """Start from this run's classifier (fine-tuning a heated model)."""
+    """Start from this run's classifier (fine-tuning a heated model; its architecture, not
+    --model, is used)."""
+    reset_head: bool = False
+    """With --init: replace the classifier's last layer by a fresh one for this data's classes
+    (transfer to a new label space); without it the class counts must match."""
     epochs: int = 30
     batch_size: int = 128
     learning_rate: float = 1e-3
     """Adam learning rate of the classifier (the policy's is a tenth)."""
     seed: int = 0
-    trainer: TrainerConfig = field(
-        default_factory=lambda: TrainerConfig(
-            eval_every=1, metric="val_accuracy", mode="max", checkpoint_every=1, patience=None
-        )
-    )
+    trainer: TrainerConfig = field(default_factory=lambda: imaging_trainer_config())
 
     def __post_init__(self) -> None:
         if self.masks not in ("policy", "random", "augment", "none"):
@@ -143,9 +150,14 @@ def train(config: ImagingTrainConfig) -> dict[str, Any]:
     config.classifier.num_classes = train_set.num_classes
     if config.init is not None:
         model, init_config = load_classifier(config.init)
-        if init_config.num_classes != train_set.num_classes:
+        if config.reset_head:
+            model.reset_classifier(train_set.num_classes)
+        elif init_config.num_classes != train_set.num_classes:
             raise DataError(f"{config.init}: the classifier has {init_config.num_classes} classes, "
-                            f"this data {train_set.num_classes}")  # fmt: skip
+                            f"this data {train_set.num_classes} (--reset-head gives it a new "
+                            "last layer)")  # fmt: skip
+        config.classifier = ClassifierConfig(init_config.model, init_config.small_stem,
+                                             train_set.num_classes)  # fmt: skip
         model.train()
     else:
         model = make_model(config.classifier.model, train_set.num_classes,

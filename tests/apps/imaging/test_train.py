@@ -39,11 +39,14 @@ def data(tmp_path_factory) -> Path:
     return folder
 
 
+def _trainer(out: Path) -> TrainerConfig:
+    return TrainerConfig(eval_every=1, metric="val_accuracy", mode="max", out=out, progress=False)
+
+
 def _config(data: Path, out: Path, **options) -> ImagingTrainConfig:
     return ImagingTrainConfig(
         data=data, sets=("a", "b"), classifier=ClassifierConfig("resnet10t"), epochs=2,
-        batch_size=16, grid=3, trainer=TrainerConfig(eval_every=1, metric="val_accuracy",
-        mode="max", out=out, progress=False), **options,
+        batch_size=16, grid=3, trainer=_trainer(out), **options,
     )  # fmt: skip
 
 
@@ -66,3 +69,20 @@ def test_heated_run_fine_tunes_and_mismatch_is_refused(data: Path, tmp_path: Pat
     with pytest.raises(DataError, match="classes"):
         train(ImagingTrainConfig(data=data, sets=("a",), init=tmp_path / "heated", epochs=1,
                                  trainer=TrainerConfig(progress=False)))  # fmt: skip
+
+
+def test_reset_head_transfers_to_a_new_label_space_with_the_init_architecture(
+    data: Path, tmp_path: Path
+) -> None:
+    train(ImagingTrainConfig(data=data, sets=("b",), classifier=ClassifierConfig("resnet10t"),
+                             epochs=1, batch_size=16, trainer=_trainer(tmp_path / "pre")))  # fmt: skip
+    summary = train(ImagingTrainConfig(
+        data=data, sets=("a",), init=tmp_path / "pre", reset_head=True, epochs=1, batch_size=16,
+        classifier=ClassifierConfig("resnet18"), trainer=_trainer(tmp_path / "ft"),
+    ))  # fmt: skip
+    assert summary["model"] == "resnet10t"  # the init run's architecture, whatever --model says
+    model, config = load_classifier(tmp_path / "ft")
+    assert (config.model, config.num_classes) == ("resnet10t", 2)
+    pretrained, _ = load_classifier(tmp_path / "pre")
+    trunk = [k for k in pretrained.state_dict() if not k.startswith("fc.")]
+    assert trunk and all(k in model.state_dict() for k in trunk)
