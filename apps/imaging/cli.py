@@ -1,18 +1,29 @@
-"""``pgsuite imaging pretrain|finetune|eval``: the imaging app's commands (the bench, the masks
-picture and the demo part follow, issue 25)."""
+"""``pgsuite imaging pretrain|finetune|eval|bench|masks``: the imaging app's commands."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import torch
 
-from pgsuite.apps.imaging.bench import ImagingBenchConfig, bench
-from pgsuite.apps.imaging.data import load_split
-from pgsuite.apps.imaging.train import ImagingTrainConfig, evaluate, load_classifier, train
+from pgsuite.apps.imaging.bench import ImagingBenchConfig, bench, bench_cell
+from pgsuite.apps.imaging.data import load_split, medmnist_folder
+from pgsuite.apps.imaging.datasets import image_dataset
+from pgsuite.apps.imaging.figures import save_mask_grid
+from pgsuite.apps.imaging.train import (
+    ImagingTrainConfig,
+    evaluate,
+    load_classifier,
+    load_mask_policy,
+    train,
+)
 from pgsuite.core.cli import App, Command, CommandOutput
-from pgsuite.core.errors import ConfigError
+from pgsuite.core.demo import DemoConfig
+from pgsuite.core.errors import ConfigError, DataError
 from pgsuite.core.runs import load_config, save_results
 
 
@@ -62,16 +73,99 @@ class EvalConfig:
     """train, val or test."""
 
 
+def _run_split(run: Path, data: Path | None, sets: tuple[str, ...], split: str):
+    """A split of the data a run was trained on (or of ``data`` / ``sets`` when given)."""
+    trained_on = load_config(run, "an imaging run")
+    return load_split(data or Path(trained_on["data"]), split,
+                      sets or tuple(trained_on.get("sets", ())), trained_on.get("size"))  # fmt: skip
+
+
 def eval_command(config: EvalConfig) -> CommandOutput:
     """Accuracy, balanced accuracy, macro AUC, and each per source."""
     model, _ = load_classifier(config.run)
-    trained_on = load_config(config.run, "an imaging run")
-    data = config.data or Path(trained_on["data"])
-    sets = config.sets or tuple(trained_on.get("sets", ()))
-    images = load_split(data, config.split, sets, trained_on.get("size"))
+    images = _run_split(config.run, config.data, config.sets, config.split)
     metrics = evaluate(model, images)
     summary = {"run": str(config.run), "split": config.split, "images": len(images), **metrics}
     return CommandOutput([(f"{config.run} on {config.split}", pd.DataFrame([summary]))], summary)
+
+
+@dataclass
+class MasksConfig:
+    """Save a PNG of images, the masks a trained policy samples for them, and the masked images."""
+
+    run: Path = Path("runs/heated")
+    """A run folder of `pgsuite imaging pretrain --masks policy`."""
+    data: Path | None = None
+    """The data (default: the run's own)."""
+    sets: tuple[str, ...] = ()
+    """MedMNIST sets (default: the run's own)."""
+    split: str = "val"
+    count: int = 8
+    """Images to show (spread evenly over the split's sources)."""
+    mean: bool = False
+    """Show the running-mean mask (what evaluation during pretraining uses) instead of samples."""
+    seed: int = 0
+    out: Path = Path("masks.png")
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ConfigError(f"count must be >= 1, got {self.count}")
+
+
+def masks_command(config: MasksConfig) -> CommandOutput:
+    """The PNG grid, and each shown mask's mean and range."""
+    policy = load_mask_policy(config.run)
+    images = _run_split(config.run, config.data, config.sets, config.split)
+    rng = np.random.default_rng(config.seed)
+    per_source = [rng.permutation(np.flatnonzero(images.sources == s))
+                  for s in range(len(images.source_names))]  # fmt: skip
+    picked = [i for group in zip(*per_source, strict=False) for i in group][: config.count]
+    dataset = image_dataset(images.subset(np.asarray(picked)))
+    batch = torch.stack([dataset[i]["image"] for i in range(len(dataset))])
+    torch.manual_seed(config.seed)
+    with torch.no_grad():
+        masks = policy.mean_masks(batch) if config.mean else policy.sample_masks(batch)[0]
+    titles = [images.classes[images.labels[i]].name for i in picked]
+    path = save_mask_grid(batch.numpy(), masks.numpy(), titles, config.out)
+    table = pd.DataFrame({
+        "image": picked, "class": titles,
+        "mask_mean": masks.mean(dim=(1, 2, 3)).numpy(),
+        "mask_min": masks.amin(dim=(1, 2, 3)).numpy(),
+        "mask_max": masks.amax(dim=(1, 2, 3)).numpy(),
+    })  # fmt: skip
+    summary = {"png": str(path), "masks": table.to_dict(orient="records")}
+    return CommandOutput([(f"masks of {config.run} ({path})", table)], summary)
+
+
+DEMO_MASKS = Path("runs/demo/imaging_masks.png")
+
+
+def demo(demo_config: DemoConfig) -> list[tuple[str, pd.DataFrame]]:
+    """Conventional against heated pretraining, each + the same fine-tuning, on a quarter of the
+    pooled MedMNIST training images (resnet10t, 3 + 2 epochs; the bench uses all images and more
+    epochs), and the learned masks saved as a PNG. Skipped, with the reason, without MedMNIST."""
+    try:
+        data = medmnist_folder()
+    except DataError as error:
+        return [("imaging: skipped", pd.DataFrame({"reason": [str(error)]}))]
+    epochs = (1, 1) if demo_config.quick else (3, 2)
+    rows = []
+    with tempfile.TemporaryDirectory() as runs:
+        config = ImagingBenchConfig(
+            data=data, models=("resnet10t",), pretrain_epochs=epochs[0],
+            finetune_epochs=epochs[1], train_fraction=0.1 if demo_config.quick else 0.25,
+            runs_dir=Path(runs),
+        )  # fmt: skip
+        for method in ("conventional", "heated"):
+            cell = bench_cell(config, method, "resnet10t", demo_config.seed)
+            rows.append({"method": method, **{k: cell[k] for k in (
+                "accuracy", "balanced_accuracy", "auc", "train_time_s")}})  # fmt: skip
+        heated = Path(runs) / "pooled" / "resnet10t" / "heated" / f"seed{demo_config.seed}"
+        masks_command(MasksConfig(run=heated / "pretrain", data=data, out=DEMO_MASKS))
+    title = (f"imaging: conventional vs heated pretraining + fine-tuning (resnet10t, "
+             f"{config.train_fraction:g} of pooled MedMNIST train, {epochs[0]} + {epochs[1]} "
+             f"epochs; pooled test; masks in {DEMO_MASKS})")  # fmt: skip
+    return [(title, pd.DataFrame(rows).round(3))]
 
 
 APP = App(
@@ -102,5 +196,13 @@ APP = App(
             bench,
             json_output=True,
         ),
+        Command(
+            "masks",
+            "save a PNG of images, their learned masks and the masked images",
+            MasksConfig,
+            masks_command,
+            json_output=True,
+        ),
     ],
+    demo=demo,
 )

@@ -12,6 +12,7 @@ folder, an unreadable image, a label outside a set's classes, splits whose label
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,27 @@ class ImageSet:
         """The images at ``index`` (same label space and sources)."""
         return ImageSet(self.images[index], self.labels[index], self.sources[index],
                         self.classes, self.source_names, self.split)  # fmt: skip
+
+
+MEDMNIST_FOLDER = Path(__file__).resolve().parents[3] / "shared" / "data" / "medmnist"
+"""Where ``../shared/data/medmnist`` lies for a repository checkout (override:
+``PGSUITE_MEDMNIST``)."""
+POOLED_SETS = ("breastmnist", "pneumoniamnist", "retinamnist")
+"""The pooled 9-class task: breast ultrasound, chest X-ray pneumonia, retinal fundus grades."""
+
+
+def medmnist_folder() -> Path:
+    """The MedMNIST folder: ``$PGSUITE_MEDMNIST``, else ``../shared/data/medmnist``.
+
+    Raises:
+        DataError: it lacks one of the pooled sets (the message says where it was looked for).
+    """
+    folder = Path(os.environ.get("PGSUITE_MEDMNIST", MEDMNIST_FOLDER))
+    missing = [name for name in POOLED_SETS if not (folder / f"{name}.npz").is_file()]
+    if missing:
+        raise DataError(f"the MedMNIST folder {folder} lacks {', '.join(missing)} (.npz); set "
+                        "PGSUITE_MEDMNIST or give --data")  # fmt: skip
+    return folder
 
 
 def _check_split(split: str) -> None:

@@ -35,8 +35,9 @@ from pgsuite.apps.imaging.estimators import Estimator, mask_policy_loss
 from pgsuite.apps.imaging.masks import MaskPolicy, upsample_masks
 from pgsuite.apps.imaging.metrics import classification_metrics
 from pgsuite.apps.imaging.models import make_model
+from pgsuite.core.checkpoint import load_checkpoint
 from pgsuite.core.errors import ConfigError, DataError
-from pgsuite.core.runs import save_config, trained_model
+from pgsuite.core.runs import load_config, save_config, trained_model
 from pgsuite.core.seeding import seed_everything
 from pgsuite.core.trainer import Trainer, TrainerConfig
 
@@ -139,6 +140,25 @@ def load_classifier(path: str | Path) -> tuple[torch.nn.Module, ClassifierConfig
     model = make_model(config.model, config.num_classes, config.small_stem)
     model.load_state_dict(weights)
     return model.eval(), config
+
+
+def load_mask_policy(path: str | Path) -> MaskPolicy:
+    """The mask policy of a ``--masks policy`` run folder, as its last checkpoint holds it.
+
+    Raises:
+        DataError: the folder has no checkpoint, or its run trained no mask policy.
+    """
+    path = Path(path)
+    config = load_config(path, "an imaging run")
+    if config.get("masks") != "policy":
+        raise DataError(f"{path} was trained with --masks {config.get('masks')}, not with the "
+                        "mask policy; give a run of `pgsuite imaging pretrain --masks policy`")  # fmt: skip
+    payload = load_checkpoint(path / "checkpoint.pt")
+    classifier = config["classifier"]
+    policy = MaskPolicy(config["policy_trunk"], config["grid"],
+                        small_stem=classifier.get("small_stem", False))  # fmt: skip
+    policy.load_state_dict(payload["stateful"]["policy"])
+    return policy.eval()
 
 
 def train(config: ImagingTrainConfig) -> dict[str, Any]:

@@ -214,9 +214,41 @@ def soc_single(path: Path) -> None:
             assert optimal_schedule(platform, job).makespan == pytest.approx(row["cpsat"])
 
 
+def imaging(path: Path) -> None:
+    """Training cells take minutes, so the rows are checked for what ties them together: metrics
+    are probabilities, the time is the two stages', the run's settings are recorded, and (with
+    MedMNIST present) the pooled accuracy is the per-source accuracies weighted by the test
+    split's images per source."""
+    import json
+
+    rows = _rows(path)
+    for column in ("accuracy", "balanced_accuracy", "auc"):
+        assert rows[column].between(0, 1).all(), column
+    total = rows["pretrain_time_s"] + rows["finetune_time_s"]
+    assert rows["train_time_s"].to_numpy() == pytest.approx(total.to_numpy())
+    settings = [json.loads(c) for c in rows["config"]]
+    assert all(c["suite"] == path.stem.removeprefix("imaging_") for c in settings)
+    if path.stem != "imaging_pooled":
+        return
+    from pgsuite.apps.imaging.data import load_split, medmnist_folder
+    from pgsuite.core.errors import DataError
+
+    try:
+        folder = medmnist_folder()
+    except DataError as error:
+        pytest.skip(str(error))
+    sets = settings[0]["sets"]
+    test = load_split(folder, "test", sets)
+    counts = [(test.sources == s).sum() for s in range(len(sets))]
+    pooled = sum(n * rows[f"accuracy/{name}"] for n, name in zip(counts, sets, strict=True))
+    assert rows["accuracy"].to_numpy() == pytest.approx((pooled / sum(counts)).to_numpy())
+
+
 CHECKS: dict[str, Callable[[Path], None]] = {
     "core_cartpole": cartpole,
     "core_newsvendor": newsvendor,
+    "imaging_pooled": imaging,
+    "imaging_transfer": imaging,
     "inventory_backlog": backlog,
     "inventory_estimators": estimators,
     "inventory_serial": serial,

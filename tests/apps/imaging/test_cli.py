@@ -1,5 +1,5 @@
 """``pgsuite imaging``: pretrain with masks, fine-tune from the heated run, evaluate (strict
-JSON), and one-line errors."""
+JSON), the masks picture, the demo's skip without data, and one-line errors."""
 
 from __future__ import annotations
 
@@ -35,6 +35,16 @@ def test_pretrain_finetune_eval(tmp_path: Path, capsys) -> None:
     assert metrics["images"] == 32
     assert 0 <= metrics["accuracy"] <= 1
     assert "auc/b" in metrics
+    png = tmp_path / "masks.png"
+    assert main(["imaging", "masks", "--run", str(heated), "--count", "3", "--out", str(png),
+                 "--json"]) == 0  # fmt: skip
+    shown = loads_strict(capsys.readouterr().out)["summary"]["masks"]
+    assert png.stat().st_size > 1000
+    assert len(shown) == 3
+    assert {row["class"].split(":")[0] for row in shown} == {"a", "b"}  # both sources shown
+    assert all(0 <= row["mask_min"] <= row["mask_mean"] <= row["mask_max"] <= 1 for row in shown)
+    assert main(["imaging", "masks", "--run", str(tuned)]) != 0  # fine-tuned: no policy
+    assert "not with the mask policy" in capsys.readouterr().err
 
 
 def test_errors_are_one_line(tmp_path: Path, capsys) -> None:
@@ -44,3 +54,13 @@ def test_errors_are_one_line(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert "no data folder" in err
     assert len(err.splitlines()) == 1
+
+
+def test_demo_part_skips_without_medmnist(tmp_path: Path, monkeypatch) -> None:
+    from pgsuite.apps.imaging.cli import demo
+    from pgsuite.core.demo import DemoConfig
+
+    monkeypatch.setenv("PGSUITE_MEDMNIST", str(tmp_path))
+    [(title, table)] = demo(DemoConfig(quick=True))
+    assert title == "imaging: skipped"
+    assert "lacks breastmnist" in table["reason"][0]
