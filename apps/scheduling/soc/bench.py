@@ -241,20 +241,26 @@ def speed(config: SoCBenchConfig) -> CommandOutput:
                               seed=0)  # fmt: skip
     jobs = generate_workload(platform, workload)
     tasks = sum(j.job.num_tasks for j in jobs)
+    SoCSimulator(platform, jobs[:5]).run(make_heuristic("eft"))  # compile / load the kernel
     rows = []
     for method in [m for m in config.methods if m != "policy"] + ["random"]:
-        began = time.perf_counter()
-        SoCSimulator(platform, jobs).run(make_heuristic(method))
-        elapsed = time.perf_counter() - began
-        rows.append({"scheduler": method, "tasks": tasks, "time_s": elapsed,
-                     "tasks_per_s": tasks / elapsed})  # fmt: skip
+        compiled = hasattr(HEURISTICS[method], "compiled_rule")
+        for loop in ("compiled", "python") if compiled else ("python",):
+            began = time.perf_counter()
+            SoCSimulator(platform, jobs).run(make_heuristic(method), compiled=loop == "compiled")
+            elapsed = time.perf_counter() - began
+            rows.append({"scheduler": method, "loop": loop, "tasks": tasks, "time_s": elapsed,
+                         "tasks_per_s": tasks / elapsed})  # fmt: skip
     table = pd.DataFrame(rows)
-    note = ("2,000 WiFi TX/RX jobs at scale 100 µs, noise 0.3, on one core; the independent "
-            "checker's time included.")  # fmt: skip
+    note = ("2,000 WiFi TX/RX jobs at scale 100 µs, noise 0.3, on one core; the simulator's set-up "
+            "and the independent checker's time included. `compiled`: the numba loop of the list "
+            "heuristics (warm: compiled before timing); `python`: the step-by-step loop the "
+            "environment, HEFT and the learned scheduler use.")  # fmt: skip
     path = write_table(table, "soc_speed", "Simulator speed (scheduled tasks per second)",
                        config.results_dir, note=note, docs=DOCS, floatfmt=".4g")  # fmt: skip
+    fastest = table.groupby("scheduler", sort=False)["tasks_per_s"].max()
     return CommandOutput([("simulator speed", table)], {"md": str(path),
-                         "tasks_per_s": dict(zip(table.scheduler, table.tasks_per_s, strict=True))})  # fmt: skip
+                         "tasks_per_s": fastest.to_dict()})  # fmt: skip
 
 
 def bench(config: SoCBenchConfig) -> CommandOutput:

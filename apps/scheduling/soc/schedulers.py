@@ -34,6 +34,9 @@ class DispatchRule:
 class MinimumExecution(DispatchRule):
     """MET (see the module docstring)."""
 
+    compiled_rule = "met"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.soc.kernel`)."""
+
     def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
         task = int(ready[0])
         times = sim.mean_time[task]
@@ -44,6 +47,9 @@ class MinimumExecution(DispatchRule):
 class EarliestFinish(DispatchRule):
     """EFT (see the module docstring)."""
 
+    compiled_rule = "eft"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.soc.kernel`)."""
+
     def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
         task = int(ready[0])
         return task, sim.earliest_finish_pe(task)
@@ -51,6 +57,9 @@ class EarliestFinish(DispatchRule):
 
 class EarliestTaskFirst(DispatchRule):
     """ETF (see the module docstring)."""
+
+    compiled_rule = "etf"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.soc.kernel`)."""
 
     def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
         finish = np.stack([sim.expected_finish(int(t)) for t in ready])
@@ -61,6 +70,9 @@ class EarliestTaskFirst(DispatchRule):
 class ShortestTaskFirst(DispatchRule):
     """STF (see the module docstring)."""
 
+    compiled_rule = "stf"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.soc.kernel`)."""
+
     def choose(self, sim: SoCSimulator, ready: np.ndarray) -> tuple[int, int]:
         task = int(ready[np.argmin(sim.mean_time[ready].min(axis=1))])
         return task, sim.earliest_finish_pe(task)
@@ -68,6 +80,9 @@ class ShortestTaskFirst(DispatchRule):
 
 class HeftRuntime:
     """HEFT-RT (see the module docstring)."""
+
+    compiled_rule = "heft-rt"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.soc.kernel`)."""
 
     def reset(self, sim: SoCSimulator) -> None:
         self.rank = run_ranks(sim.jobs, sim.platform)

@@ -16,6 +16,7 @@ undispatched waits for the next epoch. Every schedule goes through the independe
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 import math
@@ -91,12 +92,6 @@ class SoCSimulator:
         by_source = np.argsort(edges[:, 0], kind="stable")
         self._succ = edges[by_source, 1]
         self._succ_start = np.searchsorted(edges[by_source, 0], np.arange(count + 1))
-        self._waiting = np.diff(self._pred_start).tolist()
-        successors = self._succ.tolist()
-        self._successors = [
-            successors[lo:hi] for lo, hi in itertools.pairwise(self._succ_start.tolist())
-        ]
-        self._job_list = self.job_of.tolist()
         self.now = 0.0
         self.jobs_in_system = 0
         """Jobs arrived and not finished."""
@@ -106,13 +101,12 @@ class SoCSimulator:
         self.tasks_left = sizes.copy()
         """``[J]`` unfinished tasks of each job."""
         self._held = False
+        self._dispatched = False
         self._data_ready: dict[int, np.ndarray] = {}
         pes = platform.num_pes
         self._per_volume = platform.transfer_per_volume  # row q: from PE q to every PE
         self._delay = platform.switching_delay_us * (1.0 - np.eye(pes))
         self._has_delay = platform.switching_delay_us > 0
-        self._pred_list = self._pred_start.tolist()
-        self._release_list = self.release.tolist()
         self.expected_end = np.full(count, np.nan)
         """``[N]`` when each dispatched task is expected to end (its actual end once it has)."""
         self.pe = np.full(count, -1, dtype=np.int64)
@@ -129,6 +123,29 @@ class SoCSimulator:
             (j.arrival_us, _ARRIVAL, i) for i, j in enumerate(jobs)
         ]
         heapq.heapify(self._events)
+
+    # -- Python lists of the step-by-step loop (built on first use; the compiled loop needs none)
+    @functools.cached_property
+    def _waiting(self) -> list[int]:
+        """Unfinished predecessors of each task."""
+        return np.diff(self._pred_start).tolist()
+
+    @functools.cached_property
+    def _successors(self) -> list[list[int]]:
+        successors = self._succ.tolist()
+        return [successors[lo:hi] for lo, hi in itertools.pairwise(self._succ_start.tolist())]
+
+    @functools.cached_property
+    def _job_list(self) -> list[int]:
+        return self.job_of.tolist()
+
+    @functools.cached_property
+    def _pred_list(self) -> list[int]:
+        return self._pred_start.tolist()
+
+    @functools.cached_property
+    def _release_list(self) -> list[float]:
+        return self.release.tolist()
 
     # -- what schedulers read -------------------------------------------------------------------
     @property
@@ -206,6 +223,7 @@ class SoCSimulator:
                 f"the scheduler put task {task} on {self.platform.names[pe]}, which cannot run it"
             )
         del self._ready[position]
+        self._dispatched = True
         arrival = float(self.data_ready(task)[pe])
         del self._data_ready[task]
         start = max(self.now, float(self.free_at[pe]), arrival)
@@ -294,18 +312,49 @@ class SoCSimulator:
         latency = check_schedule(self.platform, self.jobs, log)
         return RunResult(latency, log, float(self.end.max()))
 
-    def run(self, scheduler: Scheduler) -> RunResult:
+    def run(self, scheduler: Scheduler, compiled: bool = True) -> RunResult:
         """Simulate to the end with ``scheduler``; the schedule is checked before it returns.
+
+        A fresh simulator given one of the list heuristics MET, EFT, ETF, STF or HEFT-RT (their
+        exact classes: a subclass may change the rule) runs the compiled loop of
+        :mod:`~pgsuite.apps.scheduling.soc.kernel`, the same schedule at a fraction of the cost;
+        ``compiled=False`` keeps the Python loop.
 
         Raises:
             ConfigError: the scheduler dispatched a task that is not ready or to a PE that cannot
                 run it, or left tasks undispatched with no event to come.
         """
         scheduler.reset(self)
+        rule = type(scheduler).__dict__.get("compiled_rule")
+        if compiled and rule is not None and self.now == 0 and not self._dispatched:
+            return self._run_compiled(rule, getattr(scheduler, "rank", None))
         while (ready := self.next_epoch()) is not None:
             choice = scheduler.choose(self, ready)
             if choice is None:
                 self.hold()
             else:
                 self.dispatch(int(choice[0]), int(choice[1]))
+        return self.result()
+
+    def _run_compiled(self, rule: str, rank: np.ndarray | None) -> RunResult:
+        from pgsuite.apps.scheduling.soc.kernel import RULES, run_rule
+
+        count = len(self.job_of)
+        pe, start, end, integral, now = run_rule(
+            RULES[rule], len(self.jobs), self.offsets.astype(np.int64), self.job_of.astype(np.int64),
+            self.arrival_us.astype(np.float64), np.ascontiguousarray(self.mean_time, np.float64),
+            np.ascontiguousarray(self.realised_time, np.float64), self.release.astype(np.float64),
+            self._pred_start.astype(np.int64), np.ascontiguousarray(self._pred_edges[:, 0], np.int64),
+            self._pred_volumes.astype(np.float64), self._succ_start.astype(np.int64),
+            self._succ.astype(np.int64), np.ascontiguousarray(self._per_volume, np.float64),
+            np.ascontiguousarray(self._delay, np.float64),
+            np.zeros(count) if rank is None else rank.astype(np.float64),
+        )  # fmt: skip
+        self.pe, self.start, self.end = pe, start, end
+        self.expected_end = end.copy()
+        self.finished[:] = pe >= 0
+        self.now, self.latency_integral_us = float(now), float(integral)
+        self.tasks_left[:] = 0
+        self.jobs_in_system = 0
+        self._ready, self._events = [], []
         return self.result()
