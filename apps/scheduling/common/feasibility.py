@@ -30,10 +30,16 @@ ViolationKind = Literal[
     "capacity",
     "unsupported",
     "missing",
+    "decision",
+    "queue",
+    "transfer",
+    "energy",
 ]
 """What a violation breaks; ``unsupported`` (an operation on a resource that cannot run it) and
 ``missing`` (an operation scheduled zero or several times) are found by the apps' own checkers,
-which know what runs where."""
+which know what runs where, as are the IoT simulator's ``decision`` (assigned at the wrong
+instant), ``queue`` (a start the node's queue does not give), ``transfer`` (a response that is not
+the end plus the download) and ``energy`` (a node's energy that its busy cores do not give)."""
 
 
 class InfeasibleScheduleError(PgsuiteError):
@@ -194,6 +200,14 @@ def _overloads(
     return violations
 
 
+def raise_violations(violations: list[Violation], what: str = "schedule") -> None:
+    """Raise :class:`InfeasibleScheduleError` listing the first five ``violations`` (none: return)."""
+    if violations:
+        shown = "; ".join(v.message for v in violations[:5])
+        more = f" (+{len(violations) - 5} more)" if len(violations) > 5 else ""
+        raise InfeasibleScheduleError(f"infeasible {what}: {shown}{more}")
+
+
 def check_schedule(
     start: np.ndarray,
     end: np.ndarray,
@@ -209,9 +223,6 @@ def check_schedule(
     Raises:
         InfeasibleScheduleError: listing the first five violations.
     """
-    violations = find_violations(start, end, resource, duration, precedences, lags, **constraints)
-    if violations:
-        shown = "; ".join(v.message for v in violations[:5])
-        more = f" (+{len(violations) - 5} more)" if len(violations) > 5 else ""
-        raise InfeasibleScheduleError(f"infeasible schedule: {shown}{more}")
+    raise_violations(find_violations(start, end, resource, duration, precedences, lags,
+                                     **constraints))  # fmt: skip
     return float(np.max(end))

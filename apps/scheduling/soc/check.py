@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pgsuite.apps.scheduling.common.feasibility import (
-    InfeasibleScheduleError,
     Violation,
     find_violations,
+    raise_violations,
 )
 from pgsuite.apps.scheduling.soc.platform import Platform
 from pgsuite.apps.scheduling.soc.workload import JobInstance
@@ -91,11 +91,7 @@ def check_schedule(platform: Platform, jobs: Sequence[JobInstance], log: Schedul
     Raises:
         InfeasibleScheduleError: listing the first five violations.
     """
-    violations = find_schedule_violations(platform, jobs, log)
-    if violations:
-        shown = "; ".join(v.message for v in violations[:5])
-        more = f" (+{len(violations) - 5} more)" if len(violations) > 5 else ""
-        raise InfeasibleScheduleError(f"infeasible SoC schedule: {shown}{more}")
+    raise_violations(find_schedule_violations(platform, jobs, log), "SoC schedule")
     finish = np.full(len(jobs), -np.inf)
     np.maximum.at(finish, np.asarray(log.job, dtype=np.int64), np.asarray(log.end, dtype=float))
     return finish - np.asarray([j.arrival_us for j in jobs])
