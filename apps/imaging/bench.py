@@ -8,7 +8,8 @@ best-on-val classifier); the test metrics are those of the fine-tuning's best-on
 Methods (the pretraining stage):
     ``conventional``: no masks (so conventional training gets the same total epochs and the same
     fine-tuning as the others); ``heated``: masks from the learned Beta policy, the textbook
-    estimator; ``heated-published``: the same with the published estimator; ``random-mask``:
+    estimator; ``heated-published``: the same with the published estimator;
+    ``heated-adversarial``: the policy raises the cross-entropy instead; ``random-mask``:
     masks from the fixed Beta(1, 1); ``augment``: MONAI random noise and coarse dropout;
     ``scratch`` (transfer suite only): no pretraining, the fine-tuning stage alone from random
     weights for the same total epochs.
@@ -39,7 +40,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from pgsuite.apps.imaging.data import load_split
-from pgsuite.apps.imaging.estimators import Estimator
+from pgsuite.apps.imaging.estimators import Estimator, Objective
 from pgsuite.apps.imaging.models import MODELS
 from pgsuite.apps.imaging.train import (
     ClassifierConfig,
@@ -57,17 +58,18 @@ from pgsuite.core.errors import ConfigError
 from pgsuite.core.runs import jsonable, load_config, load_results, save_results
 
 DOCS = ("docs/imaging.md",)
-PRETRAINING: dict[str, tuple[MaskMode, Estimator]] = {
-    "conventional": ("none", "textbook"),
-    "heated": ("policy", "textbook"),
-    "heated-published": ("policy", "published"),
-    "random-mask": ("random", "textbook"),
-    "augment": ("augment", "textbook"),
+PRETRAINING: dict[str, tuple[MaskMode, Estimator, Objective]] = {
+    "conventional": ("none", "textbook", "cost"),
+    "heated": ("policy", "textbook", "cost"),
+    "heated-published": ("policy", "published", "cost"),
+    "heated-adversarial": ("policy", "textbook", "adversarial"),
+    "random-mask": ("random", "textbook", "cost"),
+    "augment": ("augment", "textbook", "cost"),
 }
 METHODS = (*PRETRAINING, "scratch")
 DEFAULT_METHODS = ("conventional", "heated", "random-mask", "augment")
-COMPARED = ("seed", "epochs", "masks", "estimator", "learning_rate", "batch_size", "sets",
-            "train_fraction", "reset_head", "grid")  # fmt: skip
+COMPARED = ("seed", "epochs", "masks", "estimator", "mask_objective", "learning_rate",
+            "batch_size", "sets", "train_fraction", "reset_head", "grid")  # fmt: skip
 """The settings a reused run folder must share with the stage the bench asks for."""
 
 
@@ -173,10 +175,10 @@ def bench_cell(config: ImagingBenchConfig, method: str, model: str, seed: int) -
             epochs=config.pretrain_epochs + config.finetune_epochs, learning_rate=config.finetune_lr,
         ))  # fmt: skip
     else:
-        masks, estimator = PRETRAINING[method]
+        masks, estimator, objective = PRETRAINING[method]
         pre = _stage(_run_config(
             config, model, seed, root / "pretrain", sets=_pretrain_sets(config), masks=masks,
-            estimator=estimator, epochs=config.pretrain_epochs, learning_rate=config.learning_rate,
+            estimator=estimator, mask_objective=objective, epochs=config.pretrain_epochs, learning_rate=config.learning_rate,
             train_fraction=config.train_fraction,
         ))  # fmt: skip
         times["pretrain_time_s"] = pre["train_time_s"]

@@ -5,8 +5,9 @@ Pretraining ``--masks``:
 
 - ``policy``: the noise-mask method: each batch's images are multiplied by masks sampled from the
   :class:`~pgsuite.apps.imaging.masks.MaskPolicy`; the classifier descends the cross-entropy on
-  the masked images, the policy ascends it (:func:`~pgsuite.apps.imaging.estimators.
-  mask_policy_loss`, at a tenth of the classifier's learning rate). The result is the *heated*
+  the masked images, and so does the policy, by policy gradient (``--mask-objective
+  adversarial``: it ascends it; :func:`~pgsuite.apps.imaging.estimators.mask_policy_loss`, at a
+  tenth of the classifier's learning rate). The result is the *heated*
   classifier; the policy is checkpointed beside it but never needed at inference.
 - ``random``: masks from the fixed Beta(1, 1) per cell (the policy's starting distribution, never
   trained): the ablation that shows whether the policy matters.
@@ -31,7 +32,7 @@ from torch.utils.data import DataLoader
 
 from pgsuite.apps.imaging.data import ImageSet, load_split
 from pgsuite.apps.imaging.datasets import image_dataset
-from pgsuite.apps.imaging.estimators import Estimator, mask_policy_loss
+from pgsuite.apps.imaging.estimators import Estimator, Objective, mask_policy_loss
 from pgsuite.apps.imaging.masks import MaskPolicy, upsample_masks
 from pgsuite.apps.imaging.metrics import classification_metrics
 from pgsuite.apps.imaging.models import make_model
@@ -82,6 +83,9 @@ class ImagingTrainConfig:
     """policy | random | augment | none (see the module docstring)."""
     estimator: Estimator = "textbook"
     """Policy-gradient estimator of --masks policy: textbook or published."""
+    mask_objective: Objective = "cost"
+    """--masks policy: the policy lowers the classifier's cross-entropy (cost, as published) or
+    raises it (adversarial)."""
     grid: int = 7
     """Mask cells per side."""
     policy_trunk: str = "resnet10t"
@@ -103,6 +107,12 @@ class ImagingTrainConfig:
             raise ConfigError(f"masks must be policy, random, augment or none, got {self.masks!r}")
         if self.epochs < 1 or self.batch_size < 1 or not self.learning_rate > 0:
             raise ConfigError("need epochs >= 1, batch_size >= 1 and learning_rate > 0")
+        if self.mask_objective not in ("cost", "adversarial"):
+            raise ConfigError(f"mask_objective must be cost or adversarial, got "
+                              f"{self.mask_objective!r}")  # fmt: skip
+        if self.estimator == "published" and self.mask_objective != "cost":
+            raise ConfigError("the published estimator minimises the cost; use --estimator "
+                              "textbook with --mask-objective adversarial")  # fmt: skip
         if not 0 < self.train_fraction <= 1:
             raise ConfigError(f"train_fraction must be in (0, 1], got {self.train_fraction}")
 
@@ -215,7 +225,9 @@ def train(config: ImagingTrainConfig) -> dict[str, Any]:
             optimizer.zero_grad()
             if log_density is not None:
                 policy_optimizer.zero_grad()
-                policy_loss = mask_policy_loss(config.estimator, costs, log_density)
+                policy_loss = mask_policy_loss(
+                    config.estimator, costs, log_density, config.mask_objective
+                )
                 (loss + policy_loss).backward()  # the textbook loss detaches the costs
                 policy_optimizer.step()
                 policy_total += float(policy_loss.detach()) * len(labels)

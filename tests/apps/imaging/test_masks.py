@@ -46,19 +46,23 @@ def test_masks_are_bounded_image_sized_and_the_running_mean_moves() -> None:
 
 def test_textbook_estimator_gradient_matches_finite_differences() -> None:
     """The textbook loss's gradient in a on Beta(a, b) samples with cost x^2 (the leave-one-out
-    baseline included) is minus d/da E[x^2], E[x^2] = a (a + 1) / ((a + b)(a + b + 1))."""
+    baseline included) is d/da E[x^2], E[x^2] = a (a + 1) / ((a + b)(a + b + 1)), for the cost
+    objective (descending it lowers the expected cost) and minus that for the adversarial one."""
     torch.manual_seed(0)
     a = torch.tensor(2.0, requires_grad=True)
     b = torch.tensor(3.0)
     x = Beta(a, b).sample((200_000, 1))
     loss = mask_policy_loss("textbook", x[:, 0] ** 2, Beta(a, b).log_prob(x))
     (gradient,) = torch.autograd.grad(loss, a)
+    adversarial = mask_policy_loss("textbook", x[:, 0] ** 2, Beta(a, b).log_prob(x), "adversarial")
+    (opposite,) = torch.autograd.grad(adversarial, a)
 
     def second_moment(alpha: float) -> float:
         return alpha * (alpha + 1) / ((alpha + 3) * (alpha + 4))
 
     exact = (second_moment(2.0 + 1e-4) - second_moment(2.0 - 1e-4)) / 2e-4
-    assert -float(gradient) == pytest.approx(exact, rel=0.03)
+    assert float(gradient) == pytest.approx(exact, rel=0.03)
+    assert float(opposite) == pytest.approx(-float(gradient))
 
 
 def test_published_estimator_is_the_official_product() -> None:
@@ -70,3 +74,5 @@ def test_published_estimator_is_the_official_product() -> None:
     assert costs.grad is not None  # not detached: it also trains the classifier
     with pytest.raises(ConfigError, match="estimator"):
         mask_policy_loss("other", costs, log_density)
+    with pytest.raises(ConfigError, match="adversarial objective needs the textbook"):
+        mask_policy_loss("published", costs, log_density, "adversarial")
