@@ -21,6 +21,7 @@ STRICT_TESTS = {  # app -> the tests that run its commands with --json and parse
     "retrieval": [TESTS / "apps/retrieval/test_cli.py"],
     "soc": [TESTS / "apps/scheduling/soc/test_cli.py"],
     "imaging": [TESTS / "apps/imaging/test_cli.py"],
+    "iot": [TESTS / "apps/scheduling/iot/test_cli.py"],
 }
 
 

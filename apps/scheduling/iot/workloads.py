@@ -12,6 +12,7 @@ identical instances, each running ``duration`` seconds on ``cpu`` of Alibaba's c
   ``reference_mips``).
 - Memory: ``memory x machine_memory_gb`` (the trace normalises memory to a machine's).
 - Data: ``input_mb = length x data_mb_per_mi`` (the trace has no data sizes), output a tenth of it.
+  ``data_mb_per_mi`` and the ``seed`` of the SLA draws are arguments of both sources.
 - Time: submit times divided by ``time_compression`` (1: the trace's own 16.6 hours).
 - SLA classes drawn by their shares (seeded); deadlines as :mod:`~pgsuite.apps.scheduling.iot.tasks`
   defines them. Rows are sorted by submit time (the file is not).
@@ -41,6 +42,9 @@ TRACE_FOLDER = Path(__file__).resolve().parents[4] / "shared" / "data" / "cloud"
 TRACE_FILE = TRACE_FOLDER / "alibaba2018_tasks.csv"
 TRACE_COLUMNS = ("submit_time", "duration", "cpu", "memory", "instances_num")
 
+DATA_MB_PER_MI = 0.0005
+"""Input data per MI of work (MB; the output is a tenth of it): 15,500 MI, the trace's median
+request, uploads 7.75 MB."""
 GOCJ_CLASSES_MI = ((15_000, 55_000), (59_000, 99_000), (101_000, 135_000), (150_000, 337_500),
                    (525_000, 900_000))  # fmt: skip
 """GoCJ's job-length classes (MI): small, medium, large, extra-large, huge."""
@@ -50,25 +54,31 @@ GOCJ_CLASSES_MI = ((15_000, 55_000), (59_000, 99_000), (101_000, 135_000), (150_
 class TraceConfig:
     """How the Alibaba trace becomes an IoT task stream (see the module docstring)."""
 
-    path: Path = TRACE_FILE
+    trace: Path = TRACE_FILE
+    """The trace file (CloudSimPy's extract of Alibaba's 2018 batch_task table)."""
     instances_per_request: int = 50
+    """Trace instances per IoT request (a row becomes ceil(instances_num / this) requests)."""
     reference_mips: float = 1000.0
+    """MIPS of the trace's cores: a request's length is duration x cpu x this (MI)."""
     machine_memory_gb: float = 32.0
-    data_mb_per_mi: float = 0.0005
+    """Memory of the trace's machines (its memory column is a share of it)."""
     time_compression: float = 1.0
+    """Divide the trace's times by this (2: the same work in half the time, twice the load)."""
     spread: bool = True
-    seed: int = 0
-    """Seed of the SLA class draws."""
+    """Spread a row's requests evenly over its duration (False: all at its submit time)."""
 
     def __post_init__(self) -> None:
-        self.path = Path(self.path)
+        self.trace = Path(self.trace)
         if self.instances_per_request < 1:
             raise ConfigError("instances_per_request must be >= 1")
         for name in ("reference_mips", "machine_memory_gb", "time_compression"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.data_mb_per_mi < 0:
-            raise ConfigError("data_mb_per_mi must be >= 0")
+
+
+def _check_data(data_mb_per_mi: float) -> None:
+    if not data_mb_per_mi >= 0:
+        raise ConfigError(f"data_mb_per_mi must be >= 0, got {data_mb_per_mi}")
 
 
 def _trace_rows(path: Path) -> np.ndarray:
@@ -101,10 +111,12 @@ def _trace_rows(path: Path) -> np.ndarray:
     return np.asarray(rows)
 
 
-def trace_tasks(cluster: Cluster, config: TraceConfig,
-                sla: tuple[SLAClass, ...] = DEFAULT_SLA) -> TaskSet:  # fmt: skip
-    """The trace as an IoT task stream for ``cluster`` (see the module docstring)."""
-    rows = _trace_rows(config.path)
+def trace_tasks(cluster: Cluster, config: TraceConfig, *, sla: tuple[SLAClass, ...] = DEFAULT_SLA,
+                data_mb_per_mi: float = DATA_MB_PER_MI, seed: int = 0) -> TaskSet:  # fmt: skip
+    """The trace as an IoT task stream for ``cluster`` (see the module docstring); ``seed``
+    seeds the SLA class draws."""
+    _check_data(data_mb_per_mi)
+    rows = _trace_rows(config.trace)
     rows = rows[np.argsort(rows[:, 0], kind="stable")]
     submit, duration, cpu, memory, instances = rows.T
     requests = np.ceil(instances / config.instances_per_request).astype(np.int64)
@@ -121,11 +133,11 @@ def trace_tasks(cluster: Cluster, config: TraceConfig,
     arrays = {
         "arrival_s": arrival[order] / config.time_compression,
         "length_mi": length,
-        "input_mb": length * config.data_mb_per_mi,
-        "output_mb": length * config.data_mb_per_mi / 10,
+        "input_mb": length * data_mb_per_mi,
+        "output_mb": length * data_mb_per_mi / 10,
         "memory_gb": np.repeat(memory * config.machine_memory_gb, requests)[order],
     }
-    return with_sla_deadlines(cluster, arrays, sla, np.random.default_rng(config.seed))
+    return with_sla_deadlines(cluster, arrays, sla, np.random.default_rng(seed))
 
 
 @dataclass
@@ -133,16 +145,19 @@ class GeneratorConfig:
     """A seeded synthetic stream (see the module docstring)."""
 
     duration_s: float = 600.0
+    """Simulated time of arrivals (s)."""
     peak_rate: float = 4.0
     """Arrivals per second in the peak part of each period."""
     offpeak_rate: float = 1.0
+    """Arrivals per second in the rest of each period."""
     period_s: float = 300.0
+    """Length of one peak / off-peak cycle (s)."""
     peak_fraction: float = 0.3
+    """Share of each period at the peak rate (its start)."""
     class_shares: tuple[float, ...] = (0.4, 0.25, 0.15, 0.15, 0.05)
     """Shares of GoCJ's small, medium, large, extra-large and huge lengths."""
     memory_gb: tuple[float, float] = (0.1, 1.5)
-    data_mb_per_mi: float = 0.0005
-    seed: int = 0
+    """Memory of a task, uniform in (LOW, HIGH) GB."""
 
     def __post_init__(self) -> None:
         if not (self.duration_s > 0 and self.period_s > 0 and 0 <= self.peak_fraction <= 1):
@@ -171,10 +186,12 @@ def arrival_times(config: GeneratorConfig, rng: np.random.Generator) -> np.ndarr
     return times[rng.uniform(0, top, count) < rate]
 
 
-def generated_tasks(cluster: Cluster, config: GeneratorConfig,
-                    sla: tuple[SLAClass, ...] = DEFAULT_SLA) -> TaskSet:  # fmt: skip
-    """A synthetic stream for ``cluster`` (see the module docstring)."""
-    rng = np.random.default_rng(config.seed)
+def generated_tasks(cluster: Cluster, config: GeneratorConfig, *,
+                    sla: tuple[SLAClass, ...] = DEFAULT_SLA, data_mb_per_mi: float = DATA_MB_PER_MI,
+                    seed: int = 0) -> TaskSet:  # fmt: skip
+    """A synthetic stream for ``cluster`` (see the module docstring), drawn with ``seed``."""
+    _check_data(data_mb_per_mi)
+    rng = np.random.default_rng(seed)
     arrival = arrival_times(config, rng)
     if len(arrival) == 0:
         raise DataError("the generator drew no task; raise the rates or the duration")
@@ -184,8 +201,8 @@ def generated_tasks(cluster: Cluster, config: GeneratorConfig,
     arrays = {
         "arrival_s": arrival,
         "length_mi": length,
-        "input_mb": length * config.data_mb_per_mi,
-        "output_mb": length * config.data_mb_per_mi / 10,
+        "input_mb": length * data_mb_per_mi,
+        "output_mb": length * data_mb_per_mi / 10,
         "memory_gb": rng.uniform(*config.memory_gb, size=len(arrival)),
     }
     return with_sla_deadlines(cluster, arrays, sla, rng)

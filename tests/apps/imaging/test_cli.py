@@ -64,3 +64,16 @@ def test_demo_part_skips_without_medmnist(tmp_path: Path, monkeypatch) -> None:
     [(title, table)] = demo(DemoConfig(quick=True))
     assert title == "imaging: skipped"
     assert "lacks breastmnist" in table["reason"][0]
+
+
+def test_bench_prints_strict_json(tmp_path: Path, capsys) -> None:
+    _npz(tmp_path / "a.npz", 2)
+    _npz(tmp_path / "b.npz", 3)
+    argv = ["imaging", "bench", "--data", str(tmp_path), "--sets", "a", "b", "--models",
+            "resnet10t", "--methods", "conventional", "--seeds", "0", "--pretrain-epochs", "1",
+            "--finetune-epochs", "1", "--batch-size", "8", "--runs-dir", str(tmp_path / "runs"),
+            "--results-dir", str(tmp_path / "results"), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    summary = loads_strict(capsys.readouterr().out)["summary"]
+    assert summary["csv"].endswith("imaging_pooled.csv")
+    assert summary["targets"] == []  # no heated row, nothing to compare

@@ -93,7 +93,7 @@ def test_trace_conversion_by_hand(tmp_path: Path, two_nodes) -> None:
     path = _trace(
         tmp_path / "t.csv", ["0,10,4.0,0.5,0.03125,1,1,120,0", "1,2,1.0,1.0,0.03125,1,2,1,0"]
     )
-    config = TraceConfig(path=path, instances_per_request=50, reference_mips=1000,
+    config = TraceConfig(trace=path, instances_per_request=50, reference_mips=1000,
                          machine_memory_gb=32, time_compression=2.0)  # fmt: skip
     tasks = trace_tasks(two_nodes, config)
     # row 2 (1 request at 2 s) first; row 1: 3 requests spread over [10, 14) -> 10, 11.33, 12.67
@@ -101,7 +101,7 @@ def test_trace_conversion_by_hand(tmp_path: Path, two_nodes) -> None:
     assert tasks.length_mi.tolist() == pytest.approx([1000.0, 2000.0, 2000.0, 2000.0])
     assert tasks.memory_gb.tolist() == pytest.approx([1.0] * 4)
     assert (tasks.deadline_s > tasks.arrival_s).all()
-    bursts = trace_tasks(two_nodes, TraceConfig(path=path, spread=False))
+    bursts = trace_tasks(two_nodes, TraceConfig(trace=path, spread=False))
     assert bursts.arrival_s.tolist() == [2.0, 10.0, 10.0, 10.0]
 
 
@@ -112,10 +112,10 @@ def test_trace_conversion_by_hand(tmp_path: Path, two_nodes) -> None:
 )  # fmt: skip
 def test_bad_trace_rows_name_the_line(tmp_path: Path, two_nodes, row, message) -> None:
     with pytest.raises(DataError, match=message):
-        trace_tasks(two_nodes, TraceConfig(path=_trace(tmp_path / "t.csv", [row])))
+        trace_tasks(two_nodes, TraceConfig(trace=_trace(tmp_path / "t.csv", [row])))
     (tmp_path / "cols.csv").write_text("submit_time,duration\n0,1\n")
     with pytest.raises(DataError, match="missing column"):
-        trace_tasks(two_nodes, TraceConfig(path=tmp_path / "cols.csv"))
+        trace_tasks(two_nodes, TraceConfig(trace=tmp_path / "cols.csv"))
 
 
 @pytest.mark.skipif(

@@ -1,0 +1,107 @@
+"""``pgsuite iot simulate``: one scheduler on one task stream, checked (the learned and hybrid
+schedulers, the bench and the demo part follow, issue 26)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pgsuite.apps.scheduling.iot.cluster import load_cluster
+from pgsuite.apps.scheduling.iot.metrics import run_metrics
+from pgsuite.apps.scheduling.iot.schedulers import HEURISTICS, make_heuristic
+from pgsuite.apps.scheduling.iot.simulator import IoTSimulator
+from pgsuite.apps.scheduling.iot.tasks import DEFAULT_SLA, parse_sla, read_task_csv
+from pgsuite.apps.scheduling.iot.workloads import (
+    DATA_MB_PER_MI,
+    GeneratorConfig,
+    TraceConfig,
+    generated_tasks,
+    trace_tasks,
+)
+from pgsuite.core.cli import App, Command, CommandOutput
+from pgsuite.core.errors import ConfigError
+
+
+@dataclass
+class StreamOptions:
+    """The cluster and the task stream."""
+
+    cluster: str = "small"
+    """small | large | a cluster file (JSON / YAML)."""
+    source: str = "trace"
+    """trace (the Alibaba 2018 trace), generator (seeded synthetic) or tasks (--tasks FILE)."""
+    trace_options: TraceConfig = field(default_factory=TraceConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    tasks: Path | None = None
+    """A task CSV file (--source tasks)."""
+    window: tuple[float, float] | None = None
+    """Keep the tasks arriving in [BEGIN, END) s (after time compression), shifted to 0."""
+    sla: tuple[str, ...] = tuple(f"{c.name}:{c.share:g}:{c.slack:g}" for c in DEFAULT_SLA)
+    """SLA classes NAME:SHARE:SLACK (deadline = arrival + SLACK x best-case response)."""
+    data_mb_per_mi: float = DATA_MB_PER_MI
+    """Input MB per MI of work (output: a tenth); the trace has no data sizes."""
+    seed: int = 0
+    """Seed of the SLA draws and of the generator (the same stream for every scheduler)."""
+
+    def build(self):
+        cluster = load_cluster(self.cluster)
+        sla = parse_sla(self.sla)
+        if self.source == "trace":
+            tasks = trace_tasks(cluster, self.trace_options, sla=sla, data_mb_per_mi=self.data_mb_per_mi,
+                                seed=self.seed)  # fmt: skip
+        elif self.source == "generator":
+            tasks = generated_tasks(cluster, self.generator, sla=sla,
+                                    data_mb_per_mi=self.data_mb_per_mi, seed=self.seed)  # fmt: skip
+        elif self.source == "tasks":
+            if self.tasks is None:
+                raise ConfigError("--source tasks needs --tasks FILE")
+            tasks = read_task_csv(self.tasks)
+        else:
+            raise ConfigError(f"source must be trace, generator or tasks, got {self.source!r}")
+        if self.window is not None:
+            tasks = tasks.window(*self.window)
+        return cluster, tasks
+
+
+@dataclass
+class SimulateConfig:
+    """Run one scheduler on one task stream; the run is checked before it is reported."""
+
+    stream: StreamOptions = field(default_factory=StreamOptions)
+    scheduler: str = "mct"
+    """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage."""
+    batch_s: float = 0.0
+    """Assign the tasks of each window of this many seconds together (0: each on arrival)."""
+
+
+def simulate_command(config: SimulateConfig) -> CommandOutput:
+    """Response times in s, energy in kWh, SLA compliance as a share."""
+    if config.scheduler not in HEURISTICS:
+        raise ConfigError(f"unknown IoT scheduler {config.scheduler!r}; choose from "
+                          f"{', '.join(HEURISTICS)}")  # fmt: skip
+    cluster, tasks = config.stream.build()
+    began = time.perf_counter()
+    result = IoTSimulator(cluster, tasks, config.batch_s).run(make_heuristic(config.scheduler))
+    elapsed = time.perf_counter() - began
+    summary = {"scheduler": config.scheduler, "cluster": cluster.name,
+               **run_metrics(cluster, tasks, result).as_dict(),
+               "decisions_per_s": len(tasks) / elapsed}  # fmt: skip
+    return CommandOutput([("checked IoT run", pd.DataFrame([summary]))], summary)
+
+
+APP = App(
+    "iot",
+    "IoT tasks on edge and cloud nodes: heuristics so far (RL + ACO hybrid to come)",
+    commands=[
+        Command(
+            "simulate",
+            "run one scheduler on one task stream",
+            SimulateConfig,
+            simulate_command,
+            json_output=True,
+        ),
+    ],
+)

@@ -1,0 +1,49 @@
+"""``pgsuite iot simulate``: a task file and the generator end to end (strict JSON), and
+one-line errors for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pgsuite.apps.scheduling.iot.tasks import write_task_csv
+from pgsuite.core.cli import loads_strict, main
+
+from .conftest import TWO_NODES, three_tasks, write_cluster
+
+
+def test_simulate_a_task_file_and_the_generator(tmp_path: Path, capsys) -> None:
+    cluster = write_cluster(tmp_path / "two.yaml", TWO_NODES)
+    tasks = write_task_csv(three_tasks(), tmp_path / "tasks.csv")
+    argv = ["iot", "simulate", "--cluster", str(cluster), "--source", "tasks", "--tasks",
+            str(tasks), "--scheduler", "mct", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    summary = loads_strict(capsys.readouterr().out)["summary"]
+    assert summary["mean_response_s"] == pytest.approx((1.3 + 3.3 + 1.0) / 3)
+    assert summary["energy_kwh"] == pytest.approx(358.0 / 3.6e6)
+    assert summary["sla_compliance"] == pytest.approx(2 / 3)
+    assert summary["decisions_per_s"] > 0
+    argv = ["iot", "simulate", "--cluster", "small", "--source", "generator", "--duration-s",
+            "60", "--scheduler", "min-min", "--batch-s", "2", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    summary = loads_strict(capsys.readouterr().out)["summary"]
+    assert summary["cluster"] == "small"
+    assert 0 < summary["utilisation"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scheduler", "fifo"], "unknown IoT scheduler 'fifo'"),
+        (["--cluster", "medium"], "no cluster preset or file 'medium'"),
+        (["--source", "tasks"], "--source tasks needs --tasks FILE"),
+        (["--trace", "/nowhere.csv"], "no Alibaba trace at /nowhere.csv"),
+        (["--sla", "gold:0.5:2"], "shares must sum to 1"),
+    ],
+)
+def test_bad_input_is_one_line(capsys, argv, message) -> None:
+    assert main(["iot", "simulate", *argv]) != 0
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
