@@ -1,5 +1,5 @@
-"""``pgsuite iot simulate``: one scheduler on one task stream, checked (the learned and hybrid
-schedulers, the bench and the demo part follow, issue 26)."""
+"""``pgsuite iot simulate``: one scheduler (a heuristic or the ant colony) on one task stream,
+checked (the learned and hybrid schedulers, the bench and the demo part follow, issue 26)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 
 from pgsuite.apps.scheduling.iot.cluster import load_cluster
 from pgsuite.apps.scheduling.iot.metrics import run_metrics
-from pgsuite.apps.scheduling.iot.schedulers import HEURISTICS, make_heuristic
+from pgsuite.apps.scheduling.iot.schedulers import SCHEDULER_NAMES, make_heuristic
 from pgsuite.apps.scheduling.iot.simulator import IoTSimulator
 from pgsuite.apps.scheduling.iot.tasks import DEFAULT_SLA, parse_sla, read_task_csv
 from pgsuite.apps.scheduling.iot.workloads import (
@@ -72,19 +72,20 @@ class SimulateConfig:
 
     stream: StreamOptions = field(default_factory=StreamOptions)
     scheduler: str = "mct"
-    """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage."""
+    """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage | aco."""
     batch_s: float = 0.0
     """Assign the tasks of each window of this many seconds together (0: each on arrival)."""
 
 
 def simulate_command(config: SimulateConfig) -> CommandOutput:
     """Response times in s, energy in kWh, SLA compliance as a share."""
-    if config.scheduler not in HEURISTICS:
+    if config.scheduler not in SCHEDULER_NAMES:
         raise ConfigError(f"unknown IoT scheduler {config.scheduler!r}; choose from "
-                          f"{', '.join(HEURISTICS)}")  # fmt: skip
+                          f"{', '.join(SCHEDULER_NAMES)}")  # fmt: skip
     cluster, tasks = config.stream.build()
     began = time.perf_counter()
-    result = IoTSimulator(cluster, tasks, config.batch_s).run(make_heuristic(config.scheduler))
+    scheduler = make_heuristic(config.scheduler, config.stream.seed)
+    result = IoTSimulator(cluster, tasks, config.batch_s).run(scheduler)
     elapsed = time.perf_counter() - began
     summary = {"scheduler": config.scheduler, "cluster": cluster.name,
                **run_metrics(cluster, tasks, result).as_dict(),

@@ -138,8 +138,18 @@ HEURISTICS = {
 }
 
 
-def make_heuristic(name: str):
-    """The heuristic called ``name`` (see :data:`HEURISTICS`)."""
+SCHEDULER_NAMES = (*HEURISTICS, "aco")
+"""Every scheduler by name: the heuristics and the ant colony (:mod:`~pgsuite.apps.scheduling.
+iot.aco`)."""
+
+
+def make_heuristic(name: str, seed: int = 0):
+    """The scheduler called ``name`` (:data:`SCHEDULER_NAMES`); ``seed`` seeds the colony."""
+    if name == "aco":
+        from pgsuite.apps.scheduling.iot.aco import ACOConfig, AntColony
+
+        return AntColony(ACOConfig(seed=seed))
     if name not in HEURISTICS:
-        raise ConfigError(f"unknown IoT scheduler {name!r}; choose from {', '.join(HEURISTICS)}")
+        raise ConfigError(f"unknown IoT scheduler {name!r}; choose from "
+                          f"{', '.join(SCHEDULER_NAMES)}")  # fmt: skip
     return HEURISTICS[name]()

@@ -25,7 +25,7 @@ def test_simulate_a_task_file_and_the_generator(tmp_path: Path, capsys) -> None:
     assert summary["sla_compliance"] == pytest.approx(2 / 3)
     assert summary["decisions_per_s"] > 0
     argv = ["iot", "simulate", "--cluster", "small", "--source", "generator", "--duration-s",
-            "60", "--scheduler", "min-min", "--batch-s", "2", "--json"]  # fmt: skip
+            "60", "--scheduler", "aco", "--batch-s", "2", "--json"]  # fmt: skip
     assert main(argv) == 0
     summary = loads_strict(capsys.readouterr().out)["summary"]
     assert summary["cluster"] == "small"

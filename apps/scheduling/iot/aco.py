@@ -1,0 +1,196 @@
+"""Ant colony optimisation of a batch's task-to-node assignment.
+
+At each decision the pending tasks are put in deadline order (earliest first: the deadline-aware
+priority of the batch) and the colony searches the node of every task. An ant walks the tasks in
+that order and picks task ``i``'s node ``n`` with probability proportional to
+``tau[c_i, n]^alpha * eta_i(n)^beta`` over the nodes that hold it, where ``c_i`` is the task's
+class (its SLA class x its GoCJ length class), ``tau`` the pheromone and ``eta_i(n) = 1 / (time
+until the task would be back from n)`` given the ant's earlier picks (the node queues as the
+simulator would leave them). An ant's cost is the batch's total response time plus
+``tardiness_weight`` x its total lateness past the deadlines. After each iteration the pheromone
+evaporates (``tau <- (1 - rho) tau``) and the iteration's best ant deposits ``rho * tau_max *
+best / cost`` on its (class, node) pairs (``best``: the lowest cost of the batch so far, so the
+deposit is at most ``rho * tau_max``), bounded in ``[tau_min, tau_max]`` (MAX-MIN ant system) so
+that the search does not stall. The pheromone persists from batch to batch: the colony learns
+which node kinds suit which task classes. The best assignment found is improved by local search
+(move one task to another node or swap two tasks' nodes while that lowers the cost,
+``local_search_passes`` passes) and
+committed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pgsuite.apps.scheduling.iot.simulator import IoTSimulator
+from pgsuite.core.errors import ConfigError
+
+LENGTH_CLASS_BOUNDS_MI = (55_000, 100_000, 150_000, 525_000)
+"""GoCJ's class boundaries (small, medium, large, extra-large, huge)."""
+
+
+@dataclass
+class ACOConfig:
+    """The colony's options (textbook defaults: alpha 1, beta 2, rho 0.1-0.5)."""
+
+    ants: int = 12
+    iterations: int = 10
+    alpha: float = 1.0
+    """Weight of the pheromone."""
+    beta: float = 2.0
+    """Weight of the heuristic 1 / expected response."""
+    rho: float = 0.1
+    """Evaporation rate per iteration."""
+    tardiness_weight: float = 5.0
+    """Cost of a second of lateness past a deadline, in seconds of response time."""
+    tau_min: float = 0.2
+    tau_max: float = 2.0
+    local_search_passes: int = 2
+    """Passes of single-task moves over the colony's best assignment (0: none)."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.ants < 1 or self.iterations < 1 or self.local_search_passes < 0:
+            raise ConfigError("ants and iterations must be >= 1, local_search_passes >= 0")
+        if not (0 < self.rho <= 1 and 0 < self.tau_min <= self.tau_max):
+            raise ConfigError("need 0 < rho <= 1 and 0 < tau_min <= tau_max")
+        if self.alpha < 0 or self.beta < 0 or self.tardiness_weight < 0:
+            raise ConfigError("alpha, beta and tardiness_weight must be >= 0")
+
+
+def task_classes(sim: IoTSimulator) -> np.ndarray:
+    """int ``[N]``: each task's pheromone row, SLA class x GoCJ length class."""
+    length_class = np.searchsorted(LENGTH_CLASS_BOUNDS_MI, sim.tasks.length_mi, side="right")
+    return sim.tasks.sla * (len(LENGTH_CLASS_BOUNDS_MI) + 1) + length_class
+
+
+class TentativeQueues:
+    """Copies of the simulator's node queues that a batch's tentative picks grow (the simulator's
+    queue rule: the core that frees first, once the data is there)."""
+
+    def __init__(self, sim: IoTSimulator) -> None:
+        self.sim = sim
+        self.free: dict[int, list[float]] = {}
+
+    def earliest(self) -> np.ndarray:
+        """``[M]`` when each node's first core frees, the tentative picks included."""
+        earliest = self.sim.earliest_free.copy()
+        for node, queue in self.free.items():
+            earliest[node] = queue[0]
+        return earliest
+
+    def place(self, task: int, node: int) -> float:
+        """Put ``task`` on ``node``; returns when it would be back (``inf``: it does not fit)."""
+        sim = self.sim
+        if not sim.feasible(task)[node]:
+            return np.inf
+        queue = self.free.setdefault(node, sorted(sim.core_free[node]))
+        start = max(sim.now + sim.upload_s(task)[node], queue[0])
+        end = start + sim.execution_s(task)[node]
+        queue[0] = end
+        queue.sort()
+        return end + sim.download_s(task)[node]
+
+
+def batch_times(sim: IoTSimulator, order: Sequence[int], nodes: Sequence[int]) -> np.ndarray:
+    """``[K]`` when each task of ``order`` would be back if assigned, in that order, to
+    ``nodes`` now (``inf`` where a task does not fit its node)."""
+    queues = TentativeQueues(sim)
+    return np.asarray([queues.place(t, n) for t, n in zip(order, nodes, strict=True)])
+
+
+def batch_cost(sim: IoTSimulator, order: Sequence[int], back: np.ndarray,
+               tardiness_weight: float) -> float:  # fmt: skip
+    """Total response time plus ``tardiness_weight`` x total lateness of a batch."""
+    order = np.asarray(order)
+    response = back - sim.tasks.arrival_s[order]
+    late = np.maximum(back - sim.tasks.deadline_s[order], 0.0)
+    return float(response.sum() + tardiness_weight * late.sum())
+
+
+class AntColony:
+    """The ACO scheduler (see the module docstring); with ``batch_s = 0`` each batch is a single
+    task."""
+
+    def __init__(self, config: ACOConfig | None = None) -> None:
+        self.config = config or ACOConfig()
+
+    def reset(self, sim: IoTSimulator) -> None:
+        self.classes = task_classes(sim)
+        rows = int(self.classes.max()) + 1
+        self.tau = np.ones((rows, sim.cluster.size))
+        self.rng = np.random.default_rng(self.config.seed)
+        self.plan: list[tuple[int, int]] = []
+
+    def choose(self, sim: IoTSimulator, pending: np.ndarray) -> tuple[int, int]:
+        if not self.plan:
+            self.plan = self.solve(sim, pending)
+        return self.plan.pop(0)
+
+    def _walk(self, sim: IoTSimulator, order: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """One ant: a node per task of ``order``; returns the nodes and the back times."""
+        config, queues = self.config, TentativeQueues(sim)
+        nodes, back = [], np.empty(len(order))
+        for k, task in enumerate(order):
+            done = (np.maximum(sim.now + sim.upload_s(task), queues.earliest())
+                    + sim.execution_s(task) + sim.download_s(task))  # fmt: skip
+            weight = (self.tau[self.classes[task]] ** config.alpha
+                      * (1.0 / (done - sim.now)) ** config.beta)  # fmt: skip
+            weight = np.where(sim.feasible(task), weight, 0.0)
+            node = int(self.rng.choice(len(weight), p=weight / weight.sum()))
+            nodes.append(node)
+            back[k] = queues.place(task, node)
+        return nodes, back
+
+    def solve(self, sim: IoTSimulator, pending: np.ndarray) -> list[tuple[int, int]]:
+        """The best (task, node) sequence the colony finds for ``pending``."""
+        config = self.config
+        order = pending[np.argsort(sim.tasks.deadline_s[pending], kind="stable")]
+        best_nodes, best_cost = None, np.inf
+        for _ in range(config.iterations):
+            round_best, round_cost = None, np.inf
+            for _ in range(config.ants):
+                nodes, back = self._walk(sim, order)
+                cost = batch_cost(sim, order, back, config.tardiness_weight)
+                if cost < round_cost:
+                    round_best, round_cost = nodes, cost
+            if round_cost < best_cost:
+                best_nodes, best_cost = round_best, round_cost
+            self.tau *= 1 - config.rho
+            deposit = config.rho * config.tau_max * best_cost / max(round_cost, 1e-12)
+            np.add.at(self.tau, (self.classes[order], np.asarray(round_best)), deposit)
+            np.clip(self.tau, config.tau_min, config.tau_max, out=self.tau)
+        best_nodes = self._improve(sim, order, list(best_nodes), best_cost)
+        return [(int(t), int(n)) for t, n in zip(order, best_nodes, strict=True)]
+
+    def _improve(self, sim: IoTSimulator, order: np.ndarray, nodes: list[int],
+                 cost: float) -> list[int]:  # fmt: skip
+        """Local search: move one task to another node, or swap the nodes of two tasks, while
+        that lowers the batch cost."""
+        weight = self.config.tardiness_weight
+
+        def candidates(nodes: list[int]):
+            for k, task in enumerate(order):
+                for node in np.flatnonzero(sim.feasible(task)):
+                    if node != nodes[k]:
+                        yield [*nodes[:k], int(node), *nodes[k + 1 :]]
+            for j, k in itertools.combinations(range(len(order)), 2):
+                a, b = nodes[j], nodes[k]
+                if a != b and sim.feasible(order[j])[b] and sim.feasible(order[k])[a]:
+                    swapped = list(nodes)
+                    swapped[j], swapped[k] = b, a
+                    yield swapped
+
+        for _ in range(self.config.local_search_passes):
+            improved = False
+            for candidate in candidates(nodes):
+                candidate_cost = batch_cost(sim, order, batch_times(sim, order, candidate), weight)
+                if candidate_cost < cost - 1e-12:
+                    nodes, cost, improved = candidate, candidate_cost, True
+            if not improved:
+                break
+        return nodes
