@@ -4,7 +4,15 @@ Built: ``cluster`` (nodes, power models, cluster files, the ``small`` / ``large`
 ``tasks`` (task arrays, SLA classes and deadlines, task CSV files), ``workloads`` (the Alibaba
 2018 trace as an IoT stream, a seeded generator), ``simulator`` (exact event-driven runs,
 immediate or batch decisions, energy), ``check`` (the independent checker) and ``schedulers``
-(round-robin, least-loaded, OLB, MET, MCT, Min-Min, Max-Min, Sufferage). To come: ACO, PSO/GA,
-the policy-gradient agent and the hybrid, the gym environment, the CLI, the bench, the compiled
-fast path.
+(round-robin, least-loaded, OLB, MET, MCT, Min-Min, Max-Min, Sufferage), ``aco`` (ant colony
+optimisation of a batch), ``metrics``, ``env`` (the gym env ``pgsuite/CloudScheduling-v0``,
+registered on import) and ``cli`` (``pgsuite iot simulate``). To come: PSO/GA, the
+policy-gradient agent and the hybrid, the bench, the demo part, the compiled fast path.
 """
+
+import gymnasium
+
+gymnasium.register(
+    id="pgsuite/CloudScheduling-v0",
+    entry_point="pgsuite.apps.scheduling.iot.env:CloudSchedulingEnv",
+)

@@ -104,6 +104,7 @@ class IoTSimulator:
         self.energy_j = np.zeros(nodes)
         self.busy_core_s = np.zeros(nodes)
         self._events: list[tuple[float, int, int]] = []
+        self._first = self._last = 0  # the current decision's tasks: [_first, _last)
 
     # -- what schedulers read ----------------------------------------------------------------------
     def feasible(self, task: int) -> np.ndarray:
@@ -141,6 +142,8 @@ class IoTSimulator:
     # -- the run -----------------------------------------------------------------------------------
     def assign(self, task: int, node: int) -> None:
         """Give pending ``task`` to ``node`` now."""
+        if not (self._first <= task < self._last) or self.node[task] >= 0:
+            raise ConfigError(f"task {task} is not pending")
         if not self._fits[task, node]:
             raise ConfigError(f"task {task} needs {self.tasks.memory_gb[task]:g} GB; node "
                               f"{self.cluster.nodes[node].name} holds less per core")  # fmt: skip
@@ -181,6 +184,41 @@ class IoTSimulator:
                 self._busy[node] -= 1
                 self.completed[node] += 1
 
+    def next_decision(self) -> np.ndarray | None:
+        """Advance to the next decision time and return its pending tasks (ids, arrival order),
+        or ``None`` once every task is assigned. Every pending task must be assigned before the
+        next call."""
+        left = np.flatnonzero(self.node[self._first : self._last] < 0)
+        if len(left):
+            raise ConfigError(f"task {self._first + left[0]} is still pending")
+        arrival = self.tasks.arrival_s
+        if self._last >= len(arrival):
+            return None
+        self._first = self._last
+        if self.batch_s > 0:
+            self.now = float(np.ceil(arrival[self._first] / self.batch_s) * self.batch_s)
+            self._last = int(np.searchsorted(arrival, self.now, side="right"))
+        else:
+            self.now = float(arrival[self._first])
+            self._last = self._first + 1
+        self._advance(self.now)
+        return np.arange(self._first, self._last)
+
+    def result(self) -> RunResult:
+        """The checked run, once :meth:`next_decision` returned ``None``."""
+        if (self.node < 0).any():
+            raise ConfigError(f"{int((self.node < 0).sum())} tasks are not assigned")
+        horizon = float(self.back.max())
+        self._advance(np.inf)
+        idle_tail = horizon - self._since
+        self._since[:] = horizon
+        self.energy_j += np.asarray([p[0] for p in self._power]) * idle_tail
+        log = AssignmentLog(self.node, self.order, self.decided, self.start, self.end, self.back)
+        check_run(self.cluster, self.tasks, log, self.batch_s, self.energy_j)
+        response = self.back - self.tasks.arrival_s
+        return RunResult(log, response, self.back <= self.tasks.deadline_s, self.energy_j.copy(),
+                         self.busy_core_s.copy(), horizon)  # fmt: skip
+
     def run(self, scheduler: Scheduler) -> RunResult:
         """Simulate every task with ``scheduler``; the run is checked before it returns.
 
@@ -189,34 +227,15 @@ class IoTSimulator:
                 hold it.
         """
         scheduler.reset(self)
-        arrival = self.tasks.arrival_s
-        count = len(arrival)
-        first = 0
-        while first < count:
-            if self.batch_s > 0:
-                self.now = np.ceil(arrival[first] / self.batch_s) * self.batch_s
-                last = int(np.searchsorted(arrival, self.now, side="right"))
-            else:
-                self.now = float(arrival[first])
-                last = first + 1
-            self._advance(self.now)
-            pending = list(range(first, last))
+        while (batch := self.next_decision()) is not None:
+            pending = batch.tolist()
             while pending:
                 task, node = scheduler.choose(self, np.asarray(pending))
                 if task not in pending:
                     raise ConfigError(f"the scheduler picked task {task}, which is not pending")
                 pending.remove(task)
                 self.assign(int(task), int(node))
-            first = last
-        horizon = float(self.back.max())
-        self._advance(np.inf)
-        idle_tail = horizon - self._since
-        self.energy_j += np.asarray([p[0] for p in self._power]) * idle_tail
-        log = AssignmentLog(self.node, self.order, self.decided, self.start, self.end, self.back)
-        check_run(self.cluster, self.tasks, log, self.batch_s, self.energy_j)
-        response = self.back - arrival
-        return RunResult(log, response, self.back <= self.tasks.deadline_s, self.energy_j.copy(),
-                         self.busy_core_s.copy(), horizon)  # fmt: skip
+        return self.result()
 
 
 def simulate(cluster: Cluster, tasks: TaskSet, scheduler: Scheduler,
