@@ -7,7 +7,8 @@ immediate or batch decisions, energy), ``check`` (the independent checker) and `
 (round-robin, least-loaded, OLB, MET, MCT, Min-Min, Max-Min, Sufferage), ``aco`` (ant colony
 optimisation of a batch), ``metrics``, ``env`` (the gym env ``pgsuite/CloudScheduling-v0``,
 registered on import) and ``cli`` (``pgsuite iot simulate``). To come: PSO/GA, the
-policy-gradient agent and the hybrid, the bench, the demo part, the compiled fast path.
+policy-gradient agent and the hybrid, the bench, the demo part. ``kernel``: the compiled loop
+of the immediate heuristics.
 """
 
 import gymnasium

@@ -46,6 +46,9 @@ def _first_min(values: np.ndarray, allowed: np.ndarray) -> int:
 class RoundRobin(Immediate):
     """round-robin (see the module docstring)."""
 
+    compiled_rule = "round-robin"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.iot.kernel`)."""
+
     def reset(self, sim: IoTSimulator) -> None:
         self.next = 0
 
@@ -60,12 +63,18 @@ class RoundRobin(Immediate):
 class LeastLoaded(Immediate):
     """least-loaded (see the module docstring)."""
 
+    compiled_rule = "least-loaded"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.iot.kernel`)."""
+
     def node(self, sim: IoTSimulator, task: int) -> int:
         return _first_min((sim.assigned - sim.completed) / sim.cores, sim.feasible(task))
 
 
 class OpportunisticLoadBalancing(Immediate):
     """OLB (see the module docstring)."""
+
+    compiled_rule = "olb"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.iot.kernel`)."""
 
     def node(self, sim: IoTSimulator, task: int) -> int:
         return _first_min(sim.earliest_free, sim.feasible(task))
@@ -74,12 +83,18 @@ class OpportunisticLoadBalancing(Immediate):
 class MinimumExecutionTime(Immediate):
     """MET (see the module docstring)."""
 
+    compiled_rule = "met"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.iot.kernel`)."""
+
     def node(self, sim: IoTSimulator, task: int) -> int:
         return _first_min(sim.execution_s(task), sim.feasible(task))
 
 
 class MinimumCompletionTime(Immediate):
     """MCT (see the module docstring)."""
+
+    compiled_rule = "mct"
+    """Its code in the compiled loop (:mod:`~pgsuite.apps.scheduling.iot.kernel`)."""
 
     def node(self, sim: IoTSimulator, task: int) -> int:
         return int(np.argmin(sim.completion(task)))
