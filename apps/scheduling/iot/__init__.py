@@ -6,8 +6,9 @@ Built: ``cluster`` (nodes, power models, cluster files, the ``small`` / ``large`
 immediate or batch decisions, energy), ``check`` (the independent checker) and ``schedulers``
 (round-robin, least-loaded, OLB, MET, MCT, Min-Min, Max-Min, Sufferage), ``aco`` (ant colony
 optimisation of a batch), ``metrics``, ``env`` (the gym env ``pgsuite/CloudScheduling-v0``,
-registered on import) and ``cli`` (``pgsuite iot simulate``). To come: PSO/GA, the
-policy-gradient agent and the hybrid, the bench, the demo part. ``kernel``: the compiled loop
+registered on import) and ``cli`` (``pgsuite iot simulate``). ``policy`` / ``train``
+(a node-scoring network trained with the core's PPO; ``pgsuite iot train``). To come: PSO/GA,
+the hybrid, the bench, the demo part. ``kernel``: the compiled loop
 of the immediate heuristics.
 """
 

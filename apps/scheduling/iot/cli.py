@@ -14,6 +14,7 @@ from pgsuite.apps.scheduling.iot.metrics import run_metrics
 from pgsuite.apps.scheduling.iot.schedulers import SCHEDULER_NAMES, make_heuristic
 from pgsuite.apps.scheduling.iot.simulator import IoTSimulator
 from pgsuite.apps.scheduling.iot.tasks import DEFAULT_SLA, parse_sla, read_task_csv
+from pgsuite.apps.scheduling.iot.train import IoTTrainConfig, load_policy, train
 from pgsuite.apps.scheduling.iot.workloads import (
     DATA_MB_PER_MI,
     GeneratorConfig,
@@ -23,6 +24,7 @@ from pgsuite.apps.scheduling.iot.workloads import (
 )
 from pgsuite.core.cli import App, Command, CommandOutput
 from pgsuite.core.errors import ConfigError
+from pgsuite.core.runs import save_results
 
 
 @dataclass
@@ -72,19 +74,34 @@ class SimulateConfig:
 
     stream: StreamOptions = field(default_factory=StreamOptions)
     scheduler: str = "mct"
-    """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage | aco."""
+    """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage | aco | rl."""
+    policy: Path | None = None
+    """Run folder of a trained policy (--scheduler rl)."""
     batch_s: float = 0.0
     """Assign the tasks of each window of this many seconds together (0: each on arrival)."""
 
 
+def train_command(config: IoTTrainConfig) -> CommandOutput:
+    """Train the node-scoring policy with PPO on generated streams."""
+    summary = train(config)
+    if config.trainer.out is not None:
+        save_results(config.trainer.out, summary)
+    return CommandOutput([("IoT policy training", pd.DataFrame([summary]))], summary)
+
+
 def simulate_command(config: SimulateConfig) -> CommandOutput:
     """Response times in s, energy in kWh, SLA compliance as a share."""
-    if config.scheduler not in SCHEDULER_NAMES:
+    if config.scheduler not in (*SCHEDULER_NAMES, "rl"):
         raise ConfigError(f"unknown IoT scheduler {config.scheduler!r}; choose from "
-                          f"{', '.join(SCHEDULER_NAMES)}")  # fmt: skip
+                          f"{', '.join(SCHEDULER_NAMES)}, rl")  # fmt: skip
+    if config.scheduler == "rl":
+        if config.policy is None:
+            raise ConfigError("--scheduler rl needs --policy RUN (a run of pgsuite iot train)")
+        scheduler = load_policy(config.policy)
+    else:
+        scheduler = make_heuristic(config.scheduler, config.stream.seed)
     cluster, tasks = config.stream.build()
     began = time.perf_counter()
-    scheduler = make_heuristic(config.scheduler, config.stream.seed)
     result = IoTSimulator(cluster, tasks, config.batch_s).run(scheduler)
     elapsed = time.perf_counter() - began
     summary = {"scheduler": config.scheduler, "cluster": cluster.name,
@@ -102,6 +119,13 @@ APP = App(
             "run one scheduler on one task stream",
             SimulateConfig,
             simulate_command,
+            json_output=True,
+        ),
+        Command(
+            "train",
+            "train the node-scoring policy with PPO",
+            IoTTrainConfig,
+            train_command,
             json_output=True,
         ),
     ],

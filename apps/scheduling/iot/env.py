@@ -54,6 +54,25 @@ class IoTEnvConfig:
             raise ConfigError("deadline_penalty and energy_weight must be >= 0")
 
 
+def observation(sim: IoTSimulator, task: int, scale_s: float) -> np.ndarray:
+    """The flat observation of assigning ``task`` now (see the module docstring), float32
+    ``[6 M + 3]``; times in ``scale_s``."""
+    now = sim.now
+    back = sim.completion(task)
+    nodes = np.stack([
+        sim.feasible(task).astype(float),
+        np.maximum(sim.earliest_free - now, 0.0) / scale_s,
+        (sim.assigned - sim.completed) / sim.cores,
+        sim.upload_s(task) / scale_s,
+        sim.execution_s(task) / scale_s,
+        np.where(np.isfinite(back), back - now, 0.0) / scale_s,
+    ], axis=1)  # fmt: skip
+    tasks = sim.tasks
+    features = [np.log10(tasks.length_mi[task]), (tasks.deadline_s[task] - now) / scale_s,
+                tasks.sla[task] / max(len(tasks.sla_names), 1)]  # fmt: skip
+    return np.concatenate([nodes.ravel(), features]).astype(np.float32)
+
+
 class CloudSchedulingEnv(gym.Env):
     """See the module docstring; ``tasks`` fixes the stream (else each reset draws one from
     the generator with the reset's seed)."""
@@ -83,22 +102,7 @@ class CloudSchedulingEnv(gym.Env):
         return True
 
     def _observation(self) -> np.ndarray:
-        sim, task, scale = self.sim, self.task, self.config.response_scale_s
-        now = sim.now
-        upload, run = sim.upload_s(task), sim.execution_s(task)
-        back = sim.completion(task)
-        nodes = np.stack([
-            sim.feasible(task).astype(float),
-            (np.maximum(sim.earliest_free - now, 0.0)) / scale,
-            (sim.assigned - sim.completed) / sim.cores,
-            upload / scale,
-            run / scale,
-            np.where(np.isfinite(back), back - now, 0.0) / scale,
-        ], axis=1)  # fmt: skip
-        tasks = sim.tasks
-        features = [np.log10(tasks.length_mi[task]), (tasks.deadline_s[task] - now) / scale,
-                    tasks.sla[task] / max(len(tasks.sla_names), 1)]  # fmt: skip
-        return np.concatenate([nodes.ravel(), features]).astype(np.float32)
+        return observation(self.sim, self.task, self.config.response_scale_s)
 
     def action_masks(self) -> np.ndarray:
         """bool ``[M]``: the nodes that can hold the current task."""

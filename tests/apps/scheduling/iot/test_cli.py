@@ -47,3 +47,20 @@ def test_bad_input_is_one_line(capsys, argv, message) -> None:
     err = capsys.readouterr().err.strip()
     assert message in err
     assert len(err.splitlines()) == 1
+
+
+def test_train_then_simulate_with_the_policy(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "rl"
+    argv = ["iot", "train", "--duration-s", "30", "--total-timesteps", "512", "--num-steps",
+            "64", "--num-envs", "2", "--eval-every", "2", "--out", str(run), "--no-progress",
+            "--json"]  # fmt: skip
+    assert main(argv) == 0
+    summary = loads_strict(capsys.readouterr().out)["summary"]
+    assert summary["iterations"] == 4
+    assert (run / "best.pt").is_file()
+    argv = ["iot", "simulate", "--source", "generator", "--duration-s", "30", "--scheduler", "rl",
+            "--policy", str(run), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    assert loads_strict(capsys.readouterr().out)["summary"]["sla_compliance"] >= 0
+    assert main(["iot", "simulate", "--scheduler", "rl"]) != 0
+    assert "--policy RUN" in capsys.readouterr().err
