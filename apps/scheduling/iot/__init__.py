@@ -7,8 +7,9 @@ immediate or batch decisions, energy), ``check`` (the independent checker) and `
 (round-robin, least-loaded, OLB, MET, MCT, Min-Min, Max-Min, Sufferage), ``aco`` (ant colony
 optimisation of a batch), ``metrics``, ``env`` (the gym env ``pgsuite/CloudScheduling-v0``,
 registered on import) and ``cli`` (``pgsuite iot simulate``). ``policy`` / ``train``
-(a node-scoring network trained with the core's PPO; ``pgsuite iot train``). To come: PSO/GA,
-the hybrid, the bench, the demo part. ``kernel``: the compiled loop
+(a node-scoring network trained with the core's PPO; ``pgsuite iot train``). The hybrid is
+``aco.AntColony`` with the trained policy as its prior (``--scheduler hybrid``). To come:
+PSO/GA, the bench, the demo part. ``kernel``: the compiled loop
 of the immediate heuristics.
 """
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -112,12 +113,38 @@ def batch_cost(sim: IoTSimulator, order: Sequence[int], back: np.ndarray,
     return float(response.sum() + tardiness_weight * late.sum())
 
 
+class NodePrior(Protocol):
+    """A policy's node probabilities ``[M]`` for a task now (the learned scheduler has one)."""
+
+    def probabilities(self, sim: IoTSimulator, task: int) -> np.ndarray: ...
+
+
+PriorMode = Literal["heuristic", "initial"]
+
+
 class AntColony:
     """The ACO scheduler (see the module docstring); with ``batch_s = 0`` each batch is a single
-    task."""
+    task.
 
-    def __init__(self, config: ACOConfig | None = None) -> None:
+    With a ``prior`` (the hybrid: a trained policy, :class:`NodePrior`), two ways to combine:
+    ``heuristic``: an ant's weights get a third factor ``pi(n | task)^gamma``, the policy's
+    probabilities computed once per batch from the cluster as the batch found it; ``initial``:
+    the policy's greedy assignment of the batch (each task to its most probable node, in deadline
+    order) is the colony's first best solution and deposits pheromone before the ants walk, so
+    the colony can only improve on it (its committed cost is at most the policy's).
+    """
+
+    def __init__(
+        self,
+        config: ACOConfig | None = None,
+        prior: NodePrior | None = None,
+        prior_mode: PriorMode = "initial",
+        gamma: float = 1.0,
+    ) -> None:
+        if prior_mode not in ("heuristic", "initial"):
+            raise ConfigError(f"prior_mode must be heuristic or initial, got {prior_mode!r}")
         self.config = config or ACOConfig()
+        self.prior, self.prior_mode, self.gamma = prior, prior_mode, gamma
 
     def reset(self, sim: IoTSimulator) -> None:
         self.classes = task_classes(sim)
@@ -131,8 +158,10 @@ class AntColony:
             self.plan = self.solve(sim, pending)
         return self.plan.pop(0)
 
-    def _walk(self, sim: IoTSimulator, order: np.ndarray) -> tuple[list[int], np.ndarray]:
-        """One ant: a node per task of ``order``; returns the nodes and the back times."""
+    def _walk(self, sim: IoTSimulator, order: np.ndarray,
+              prior: np.ndarray | None) -> tuple[list[int], np.ndarray]:  # fmt: skip
+        """One ant: a node per task of ``order`` (``prior``: ``[K, M]`` probabilities to weigh
+        in); returns the nodes and the back times."""
         config, queues = self.config, TentativeQueues(sim)
         nodes, back = [], np.empty(len(order))
         for k, task in enumerate(order):
@@ -140,7 +169,11 @@ class AntColony:
                     + sim.execution_s(task) + sim.download_s(task))  # fmt: skip
             weight = (self.tau[self.classes[task]] ** config.alpha
                       * (1.0 / (done - sim.now)) ** config.beta)  # fmt: skip
+            if prior is not None:
+                weight = weight * prior[k] ** self.gamma
             weight = np.where(sim.feasible(task), weight, 0.0)
+            if not weight.sum() > 0:  # a prior of zero everywhere it fits: ignore it
+                weight = sim.feasible(task).astype(float)
             node = int(self.rng.choice(len(weight), p=weight / weight.sum()))
             nodes.append(node)
             back[k] = queues.place(task, node)
@@ -150,11 +183,21 @@ class AntColony:
         """The best (task, node) sequence the colony finds for ``pending``."""
         config = self.config
         order = pending[np.argsort(sim.tasks.deadline_s[pending], kind="stable")]
-        best_nodes, best_cost = None, np.inf
+        best_nodes, best_cost, prior = None, np.inf, None
+        if self.prior is not None:
+            prior = np.stack([self.prior.probabilities(sim, int(t)) for t in order])
+        if prior is not None and self.prior_mode == "initial":
+            best_nodes = [int(n) for n in prior.argmax(axis=1)]
+            best_cost = batch_cost(sim, order, batch_times(sim, order, best_nodes),
+                                   config.tardiness_weight)  # fmt: skip
+            np.add.at(self.tau, (self.classes[order], np.asarray(best_nodes)),
+                      config.rho * config.tau_max)  # fmt: skip
+            np.clip(self.tau, config.tau_min, config.tau_max, out=self.tau)
+            prior = None
         for _ in range(config.iterations):
             round_best, round_cost = None, np.inf
             for _ in range(config.ants):
-                nodes, back = self._walk(sim, order)
+                nodes, back = self._walk(sim, order, prior)
                 cost = batch_cost(sim, order, back, config.tardiness_weight)
                 if cost < round_cost:
                     round_best, round_cost = nodes, cost

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pgsuite.apps.scheduling.iot.aco import ACOConfig, AntColony
 from pgsuite.apps.scheduling.iot.cluster import load_cluster
 from pgsuite.apps.scheduling.iot.metrics import run_metrics
 from pgsuite.apps.scheduling.iot.schedulers import SCHEDULER_NAMES, make_heuristic
@@ -74,9 +75,13 @@ class SimulateConfig:
 
     stream: StreamOptions = field(default_factory=StreamOptions)
     scheduler: str = "mct"
-    """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage | aco | rl."""
+    """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage | aco | rl |
+    hybrid (the colony with the policy as its prior)."""
     policy: Path | None = None
-    """Run folder of a trained policy (--scheduler rl)."""
+    """Run folder of a trained policy (--scheduler rl or hybrid)."""
+    prior_mode: str = "initial"
+    """hybrid: the colony starts from the policy's assignment (initial) or weighs the policy's
+    probabilities into every ant's choice (heuristic)."""
     batch_s: float = 0.0
     """Assign the tasks of each window of this many seconds together (0: each on arrival)."""
 
@@ -91,13 +96,17 @@ def train_command(config: IoTTrainConfig) -> CommandOutput:
 
 def simulate_command(config: SimulateConfig) -> CommandOutput:
     """Response times in s, energy in kWh, SLA compliance as a share."""
-    if config.scheduler not in (*SCHEDULER_NAMES, "rl"):
+    if config.scheduler not in (*SCHEDULER_NAMES, "rl", "hybrid"):
         raise ConfigError(f"unknown IoT scheduler {config.scheduler!r}; choose from "
-                          f"{', '.join(SCHEDULER_NAMES)}, rl")  # fmt: skip
-    if config.scheduler == "rl":
+                          f"{', '.join(SCHEDULER_NAMES)}, rl, hybrid")  # fmt: skip
+    if config.scheduler in ("rl", "hybrid"):
         if config.policy is None:
-            raise ConfigError("--scheduler rl needs --policy RUN (a run of pgsuite iot train)")
+            raise ConfigError(f"--scheduler {config.scheduler} needs --policy RUN (a run of "
+                              "pgsuite iot train)")  # fmt: skip
         scheduler = load_policy(config.policy)
+        if config.scheduler == "hybrid":
+            scheduler = AntColony(ACOConfig(seed=config.stream.seed), prior=scheduler,
+                                  prior_mode=config.prior_mode)  # fmt: skip
     else:
         scheduler = make_heuristic(config.scheduler, config.stream.seed)
     cluster, tasks = config.stream.build()

@@ -88,3 +88,37 @@ def test_a_colony_run_is_checked_and_repeats(three_nodes) -> None:
     assert np.array_equal(first.log.node, again.log.node)
     with pytest.raises(ConfigError, match="rho"):
         ACOConfig(rho=0.0)
+
+
+class _FixedPrior:
+    """Node probabilities from a table ``[N, M]``."""
+
+    def __init__(self, table: np.ndarray) -> None:
+        self.table = table
+
+    def probabilities(self, sim, task: int) -> np.ndarray:
+        return self.table[task]
+
+
+def test_the_hybrid_never_commits_worse_than_the_policy_and_follows_a_sharp_prior(
+    three_nodes,
+) -> None:
+    tasks = _batch(3)
+    rng = np.random.default_rng(0)
+    table = rng.dirichlet(np.ones(3), size=len(tasks))
+    sim = IoTSimulator(three_nodes, tasks, batch_s=1.0)
+    order = np.argsort(tasks.deadline_s, kind="stable")
+    weight = ACOConfig().tardiness_weight
+    greedy = batch_cost(sim, order, batch_times(sim, order, table[order].argmax(axis=1)), weight)
+    hybrid = AntColony(ACOConfig(ants=2, iterations=2), prior=_FixedPrior(table))
+    hybrid.reset(sim)
+    plan = hybrid.solve(sim, np.arange(len(tasks)))
+    assert batch_cost(sim, order, batch_times(sim, order, [n for _, n in plan]), weight) <= greedy
+    sharp = np.zeros((len(tasks), 3))
+    sharp[:, 2] = 1.0  # every task to node c
+    follower = AntColony(ACOConfig(local_search_passes=0), prior=_FixedPrior(sharp),
+                         prior_mode="heuristic")  # fmt: skip
+    follower.reset(sim)
+    assert [n for _, n in follower.solve(sim, np.arange(len(tasks)))] == [2] * len(tasks)
+    with pytest.raises(ConfigError, match="prior_mode"):
+        AntColony(prior_mode="both")

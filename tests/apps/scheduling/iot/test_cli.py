@@ -62,5 +62,9 @@ def test_train_then_simulate_with_the_policy(tmp_path: Path, capsys) -> None:
             "--policy", str(run), "--json"]  # fmt: skip
     assert main(argv) == 0
     assert loads_strict(capsys.readouterr().out)["summary"]["sla_compliance"] >= 0
+    argv = ["iot", "simulate", "--source", "generator", "--duration-s", "30", "--scheduler",
+            "hybrid", "--batch-s", "5", "--policy", str(run), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    assert loads_strict(capsys.readouterr().out)["summary"]["scheduler"] == "hybrid"
     assert main(["iot", "simulate", "--scheduler", "rl"]) != 0
     assert "--policy RUN" in capsys.readouterr().err
