@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,14 +14,11 @@ from pgsuite.apps.imaging.bench import ImagingBenchConfig, bench
 from pgsuite.core.bench import BenchmarkError
 from pgsuite.core.errors import ConfigError
 
+from .conftest import write_npz
+
 
 def _npz(path: Path, classes: int, n: int = 16, size: int = 12) -> None:
-    rng = np.random.default_rng(classes)
-    arrays = {}
-    for split in ("train", "val", "test"):
-        arrays[f"{split}_images"] = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
-        arrays[f"{split}_labels"] = (np.arange(n) % classes)[:, None]
-    np.savez(path, **arrays)
+    write_npz(path, classes, n, size)
 
 
 @pytest.fixture(scope="module")

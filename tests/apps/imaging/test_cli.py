@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from pgsuite.core.cli import loads_strict, main
+
+from .conftest import write_npz
 
 
 def _npz(path: Path, classes: int, n: int = 16, size: int = 12) -> None:
-    rng = np.random.default_rng(classes)
-    arrays = {}
-    for split in ("train", "val", "test"):
-        arrays[f"{split}_images"] = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
-        arrays[f"{split}_labels"] = (np.arange(n) % classes)[:, None]
-    np.savez(path, **arrays)
+    write_npz(path, classes, n, size)
 
 
 def test_pretrain_finetune_eval(tmp_path: Path, capsys) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pgsuite.apps.imaging.data import load_split
@@ -19,16 +18,11 @@ from pgsuite.apps.imaging.train import (
 from pgsuite.core.errors import DataError
 from pgsuite.core.trainer import TrainerConfig
 
+from .conftest import write_npz
+
 
 def _npz(path: Path, classes: int, n: int = 24, size: int = 12) -> None:
-    rng = np.random.default_rng(classes)
-    arrays = {}
-    for split in ("train", "val", "test"):
-        labels = np.arange(n) % classes
-        images = rng.integers(0, 60, (n, size, size), dtype=np.uint8)
-        images[:, :4, :4] += (labels * 60).astype(np.uint8)[:, None, None]  # a learnable cue
-        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels[:, None]
-    np.savez(path, **arrays)
+    write_npz(path, classes, n, size, cue=True)
 
 
 @pytest.fixture(scope="module")
