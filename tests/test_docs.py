@@ -43,7 +43,8 @@ def test_readme_is_a_landing_page() -> None:
 
 def test_the_doc_pages_exist() -> None:
     names = {p.name for p in PAGES}
-    assert {"core.md", "inventory.md", "jobshop.md", "retrieval.md", "soc.md"} <= names
+    assert {"core.md", "inventory.md", "jobshop.md", "retrieval.md", "soc.md", "imaging.md",
+            "iot.md"} <= names  # fmt: skip
 
 
 @pytest.mark.parametrize("page", [README, *PAGES], ids=lambda p: p.name)
@@ -77,6 +78,6 @@ def test_results_blocks_equal_the_results_files(page: Path) -> None:
 
 
 def test_every_app_page_shows_results_blocks() -> None:
-    for name in ("core", "inventory", "jobshop", "retrieval", "soc"):
+    for name in ("core", "inventory", "jobshop", "retrieval", "soc", "imaging"):
         text = (ROOT / "docs" / f"{name}.md").read_text(encoding="utf-8")
         assert doctables.block_bodies(text), f"docs/{name}.md has no results block"

@@ -239,7 +239,8 @@ def bench(config: ImagingBenchConfig) -> CommandOutput:
 
 TARGET_NOTE = (
     "Per model: the heated + fine-tuned model's pooled test accuracy minus each baseline's "
-    "(points, mean over seeds; positive: heated is better), and per source minus conventional's. "
+    "(points, mean over the seeds both have; positive: heated is better), and per source minus "
+    "conventional's; `seeds`: heated's runs. "
     "Targets (pooled): at least +2 points over conventional, above conventional on every source, "
     "above random-mask; (transfer): above conventional."
 )
@@ -254,23 +255,30 @@ def accuracy_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def target_table(rows: pd.DataFrame, sources: tuple[str, ...]) -> pd.DataFrame:
-    """Heated minus each baseline, per model (empty without heated rows)."""
-    means = rows.groupby(["group", "method"]).mean(numeric_only=True)
+    """Heated minus each baseline, per model, over the seeds both have (paired; empty without
+    heated rows)."""
     out = []
-    for model in rows["group"].unique():
-        if (model, "heated") not in means.index:
+    for model, part in rows.groupby("group", sort=False):
+        heated = part[part["method"] == "heated"].set_index("seed")
+        if heated.empty:
             continue
-        heated = means.loc[(model, "heated")]
-        line: dict[str, Any] = {"model": model, "heated_accuracy": heated["accuracy"]}
-        for baseline in rows["method"].unique():
-            if baseline != "heated" and (model, baseline) in means.index:
-                line[f"vs_{baseline}"] = 100 * (heated["accuracy"] -
-                                                means.loc[(model, baseline), "accuracy"])  # fmt: skip
-        if (model, "conventional") in means.index:
-            conventional = means.loc[(model, "conventional")]
-            for source in sources:
-                column = f"accuracy/{source}"
-                line[f"{source}_vs_conventional"] = 100 * (heated[column] - conventional[column])
+        line: dict[str, Any] = {"model": model, "heated_accuracy": heated["accuracy"].mean(),
+                                "seeds": len(heated)}  # fmt: skip
+        for baseline, other in part.groupby("method", sort=False):
+            if baseline == "heated":
+                continue
+            other = other.set_index("seed")
+            common = heated.index.intersection(other.index)
+            if len(common) == 0:
+                continue
+            line[f"vs_{baseline}"] = 100 * (heated.loc[common, "accuracy"].mean()
+                                            - other.loc[common, "accuracy"].mean())  # fmt: skip
+            if baseline == "conventional":
+                for source in sources:
+                    column = f"accuracy/{source}"
+                    line[f"{source}_vs_conventional"] = 100 * (
+                        heated.loc[common, column].mean() - other.loc[common, column].mean()
+                    )
         out.append(line)
     return pd.DataFrame(out)
 
