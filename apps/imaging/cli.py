@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from pgsuite.apps.imaging.bench import ImagingBenchConfig, bench, bench_cell
-from pgsuite.apps.imaging.data import load_split, medmnist_folder
+from pgsuite.apps.imaging.data import ImageSet, load_split, medmnist_folder
 from pgsuite.apps.imaging.datasets import image_dataset
 from pgsuite.apps.imaging.figures import save_mask_grid
 from pgsuite.apps.imaging.train import (
@@ -60,46 +60,49 @@ def finetune_command(config: FinetuneConfig) -> CommandOutput:
 
 
 @dataclass
-class EvalConfig:
-    """Evaluate a trained classifier on a split (no masks)."""
+class RunData:
+    """A run folder and the data to read with it (by default the data it was trained on)."""
 
-    run: Path = Path("runs/ft")
-    """The run folder of the classifier."""
     data: Path | None = None
     """The data (default: the run's own)."""
     sets: tuple[str, ...] = ()
     """MedMNIST sets (default: the run's own)."""
+
+    def images(self, run: Path, split: str) -> ImageSet:
+        """``split`` of this data, the run's own where not given."""
+        trained_on = load_config(run, "an imaging run")
+        return load_split(self.data or Path(trained_on["data"]), split,
+                          self.sets or tuple(trained_on.get("sets", ())),
+                          trained_on.get("size"))  # fmt: skip
+
+
+@dataclass
+class EvalConfig(RunData):
+    """Evaluate a trained classifier on a split (no masks)."""
+
+    run: Path = Path("runs/ft")
+    """The run folder of the classifier."""
     split: str = "test"
     """train, val or test."""
-
-
-def _run_split(run: Path, data: Path | None, sets: tuple[str, ...], split: str):
-    """A split of the data a run was trained on (or of ``data`` / ``sets`` when given)."""
-    trained_on = load_config(run, "an imaging run")
-    return load_split(data or Path(trained_on["data"]), split,
-                      sets or tuple(trained_on.get("sets", ())), trained_on.get("size"))  # fmt: skip
 
 
 def eval_command(config: EvalConfig) -> CommandOutput:
     """Accuracy, balanced accuracy, macro AUC, and each per source."""
     model, _ = load_classifier(config.run)
-    images = _run_split(config.run, config.data, config.sets, config.split)
+    images = config.images(config.run, config.split)
     metrics = evaluate(model, images)
     summary = {"run": str(config.run), "split": config.split, "images": len(images), **metrics}
     return CommandOutput([(f"{config.run} on {config.split}", pd.DataFrame([summary]))], summary)
 
 
 @dataclass
-class MasksConfig:
+class MasksConfig(RunData):
     """Save a PNG of images, the masks a trained policy samples for them, and the masked images."""
 
     run: Path = Path("runs/heated")
     """A run folder of `pgsuite imaging pretrain --masks policy`."""
-    data: Path | None = None
-    """The data (default: the run's own)."""
-    sets: tuple[str, ...] = ()
-    """MedMNIST sets (default: the run's own)."""
     split: str = "val"
+    """train, val or test."""
     count: int = 8
     """Images to show (spread evenly over the split's sources)."""
     mean: bool = False
@@ -115,7 +118,7 @@ class MasksConfig:
 def masks_command(config: MasksConfig) -> CommandOutput:
     """The PNG grid, and each shown mask's mean and range."""
     policy = load_mask_policy(config.run)
-    images = _run_split(config.run, config.data, config.sets, config.split)
+    images = config.images(config.run, config.split)
     rng = np.random.default_rng(config.seed)
     per_source = [rng.permutation(np.flatnonzero(images.sources == s))
                   for s in range(len(images.source_names))]  # fmt: skip

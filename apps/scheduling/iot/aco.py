@@ -165,8 +165,7 @@ class AntColony:
         config, queues = self.config, TentativeQueues(sim)
         nodes, back = [], np.empty(len(order))
         for k, task in enumerate(order):
-            done = (np.maximum(sim.now + sim.upload_s(task), queues.earliest())
-                    + sim.execution_s(task) + sim.download_s(task))  # fmt: skip
+            done = sim.completion(task, queues.earliest())
             weight = (self.tau[self.classes[task]] ** config.alpha
                       * (1.0 / (done - sim.now)) ** config.beta)  # fmt: skip
             if prior is not None:

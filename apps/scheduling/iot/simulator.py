@@ -123,19 +123,21 @@ class IoTSimulator:
         """``[M]`` the task's run time on one core of each node."""
         return self.tasks.length_mi[task] / self.mips
 
-    def completion(self, task: int) -> np.ndarray:
+    def completion(self, task: int, earliest_free: np.ndarray | None = None) -> np.ndarray:
         """``[M]`` when ``task`` would be back at the gateway if assigned to each node now
-        (``inf`` where it does not fit)."""
-        begin = np.maximum(self.now + self.upload_s(task), self.earliest_free)
-        done = begin + self.execution_s(task) + self.download_s(task)
-        return np.where(self._fits[task], done, np.inf)
+        (``inf`` where it does not fit); ``earliest_free`` replaces the nodes' first free core
+        times (a batch's tentative picks)."""
+        return self.completion_matrix(np.asarray([task]), earliest_free)[0]
 
-    def completion_matrix(self, tasks: np.ndarray) -> np.ndarray:
+    def completion_matrix(
+        self, tasks: np.ndarray, earliest_free: np.ndarray | None = None
+    ) -> np.ndarray:
         """``[K, M]`` :meth:`completion` of each of ``tasks``."""
         tasks = np.asarray(tasks)
+        earliest = self.earliest_free if earliest_free is None else earliest_free
         upload = self.latency_s + self.tasks.input_mb[tasks, None] * self.seconds_per_mb
         download = self.latency_s + self.tasks.output_mb[tasks, None] * self.seconds_per_mb
-        begin = np.maximum(self.now + upload, self.earliest_free)
+        begin = np.maximum(self.now + upload, earliest)
         done = begin + self.tasks.length_mi[tasks, None] / self.mips + download
         return np.where(self._fits[tasks], done, np.inf)
 
@@ -259,7 +261,8 @@ class IoTSimulator:
         self.node, self.start, self.end, self.back = node, start, end, back
         self.decided, self.order = tasks.arrival_s.astype(float), np.arange(count)
         self.energy_j, self.busy_core_s, self._since = energy, busy_core_s, since
-        self.assigned = self.completed = np.bincount(node, minlength=self.cluster.size)
+        self.assigned = np.bincount(node, minlength=self.cluster.size)
+        self.completed = self.assigned.copy()  # every task has ended
         self.now = float(tasks.arrival_s[-1])
         self._first = self._last = count
         return self.result()

@@ -11,6 +11,7 @@ that can hold it, idle, transfers included).
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +146,38 @@ def with_sla_deadlines(
                    tuple(c.name for c in sla))  # fmt: skip
 
 
+def numeric_rows(
+    path: Path, columns: tuple[str, ...], what: str, hint: str = ""
+) -> Iterator[tuple[int, list[float], dict[str, str]]]:
+    """The rows of a CSV file as ``(line, values of columns, the row)``, each value a finite
+    number >= 0.
+
+    Raises:
+        DataError: a missing file (``what`` and ``hint`` in the message) or column, and with the
+            line number: a value that is not a number, negative or not finite.
+    """
+    if not path.is_file():
+        raise DataError(f"no {what} at {path}{hint}")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {missing}; a {what} needs "
+                            f"{', '.join(columns)}")  # fmt: skip
+        for row in reader:
+            line, values = reader.line_num, []
+            for column in columns:
+                try:
+                    value = float(row[column])
+                except (TypeError, ValueError):
+                    raise DataError(f"{path}:{line}: {column} is not a number: "
+                                    f"{row[column]!r}") from None  # fmt: skip
+                if not np.isfinite(value) or value < 0:
+                    raise DataError(f"{path}:{line}: {column} must be finite and >= 0, got {value}")
+                values.append(value)
+            yield line, values, row
+
+
 def read_task_csv(path: str | Path) -> TaskSet:
     """A task stream in CSV: a header with :data:`COLUMNS` (and optionally ``sla``), one task per
     row, in arrival order.
@@ -155,40 +188,24 @@ def read_task_csv(path: str | Path) -> TaskSet:
             arrival order.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no task file at {path}")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(f"{path}: missing column(s) {missing}; a task file needs "
-                            f"{', '.join(COLUMNS)}")  # fmt: skip
-        values: dict[str, list[float]] = {c: [] for c in COLUMNS}
-        names: list[str] = []
-        for row in reader:
-            line = reader.line_num
-            for column in COLUMNS:
-                try:
-                    value = float(row[column])
-                except (TypeError, ValueError):
-                    raise DataError(f"{path}:{line}: {column} is not a number: "
-                                    f"{row[column]!r}") from None  # fmt: skip
-                if not np.isfinite(value) or value < 0:
-                    raise DataError(f"{path}:{line}: {column} must be finite and >= 0, got {value}")
-                values[column].append(value)
-            if values["length_mi"][-1] == 0:
-                raise DataError(f"{path}:{line}: length_mi must be > 0")
-            if values["deadline_s"][-1] < values["arrival_s"][-1]:
-                raise DataError(f"{path}:{line}: deadline_s {values['deadline_s'][-1]:g} is before "
-                                f"arrival_s {values['arrival_s'][-1]:g}")  # fmt: skip
-            if len(values["arrival_s"]) > 1 and values["arrival_s"][-1] < values["arrival_s"][-2]:
-                raise DataError(f"{path}:{line}: arrival_s goes back in time (rows must be in "
-                                "arrival order)")  # fmt: skip
-            names.append(row.get("sla") or "default")
-    if not names:
+    rows: list[list[float]] = []
+    names: list[str] = []
+    for line, values, row in numeric_rows(path, COLUMNS, "task file"):
+        task = dict(zip(COLUMNS, values, strict=True))
+        if task["length_mi"] == 0:
+            raise DataError(f"{path}:{line}: length_mi must be > 0")
+        if task["deadline_s"] < task["arrival_s"]:
+            raise DataError(f"{path}:{line}: deadline_s {task['deadline_s']:g} is before "
+                            f"arrival_s {task['arrival_s']:g}")  # fmt: skip
+        if rows and task["arrival_s"] < rows[-1][0]:
+            raise DataError(f"{path}:{line}: arrival_s goes back in time (rows must be in "
+                            "arrival order)")  # fmt: skip
+        rows.append(values)
+        names.append(row.get("sla") or "default")
+    if not rows:
         raise DataError(f"{path}: no task rows")
     sla_names = tuple(dict.fromkeys(names))
-    arrays = {c: np.asarray(v) for c, v in values.items()}
+    arrays = dict(zip(COLUMNS, np.asarray(rows).T, strict=True))
     return TaskSet(**arrays, sla=np.asarray([sla_names.index(n) for n in names]),
                    sla_names=sla_names)  # fmt: skip
 

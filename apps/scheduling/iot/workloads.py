@@ -26,15 +26,19 @@ memory uniform in ``memory_gb``; data as for the trace.
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pgsuite.apps.scheduling.iot.cluster import Cluster
-from pgsuite.apps.scheduling.iot.tasks import DEFAULT_SLA, SLAClass, TaskSet, with_sla_deadlines
+from pgsuite.apps.scheduling.iot.tasks import (
+    DEFAULT_SLA,
+    SLAClass,
+    TaskSet,
+    numeric_rows,
+    with_sla_deadlines,
+)
 from pgsuite.core.errors import ConfigError, DataError
 
 TRACE_FOLDER = Path(__file__).resolve().parents[4] / "shared" / "data" / "cloud"
@@ -83,29 +87,13 @@ def _check_data(data_mb_per_mi: float) -> None:
 
 def _trace_rows(path: Path) -> np.ndarray:
     """``[R, 5]`` the :data:`TRACE_COLUMNS` of every row, validated with line numbers."""
-    if not path.is_file():
-        raise DataError(f"no Alibaba trace at {path} (see ../shared/data/README.md)")
     rows = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in TRACE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(f"{path}: missing column(s) {missing}; the trace needs "
-                            f"{', '.join(TRACE_COLUMNS)}")  # fmt: skip
-        for row in reader:
-            line = reader.line_num
-            try:
-                values = [float(row[c]) for c in TRACE_COLUMNS]
-            except (TypeError, ValueError):
-                raise DataError(
-                    f"{path}:{line}: a value of {TRACE_COLUMNS} is not a number"
-                ) from None
-            if not all(math.isfinite(v) for v in values) or min(values) < 0:
-                raise DataError(f"{path}:{line}: negative or non-finite value in {values}")
-            if values[1] == 0 or values[2] == 0 or values[4] < 1:
-                raise DataError(f"{path}:{line}: duration and cpu must be > 0 and instances_num "
-                                ">= 1")  # fmt: skip
-            rows.append(values)
+    for line, values, _ in numeric_rows(path, TRACE_COLUMNS, "Alibaba trace",
+                                        " (see ../shared/data/README.md)"):  # fmt: skip
+        if values[1] == 0 or values[2] == 0 or values[4] < 1:
+            raise DataError(f"{path}:{line}: duration and cpu must be > 0 and instances_num "
+                            ">= 1")  # fmt: skip
+        rows.append(values)
     if not rows:
         raise DataError(f"{path}: no task rows")
     return np.asarray(rows)

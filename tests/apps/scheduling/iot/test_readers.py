@@ -107,8 +107,9 @@ def test_trace_conversion_by_hand(tmp_path: Path, two_nodes) -> None:
 
 @pytest.mark.parametrize(
     ("row", "message"),
-    [("0,10,-4,0.5,0.1,1,1,1,0", ":2: negative"), ("0,10,0,0.5,0.1,1,1,1,0", ":2: duration"),
-     ("0,x,4,0.5,0.1,1,1,1,0", ":2: a value")],
+    [("0,10,-4,0.5,0.1,1,1,1,0", ":2: duration must be finite and >= 0, got -4"),
+     ("0,10,0,0.5,0.1,1,1,1,0", ":2: duration and cpu must be > 0"),
+     ("0,x,4,0.5,0.1,1,1,1,0", ":2: submit_time is not a number: 'x'")],
 )  # fmt: skip
 def test_bad_trace_rows_name_the_line(tmp_path: Path, two_nodes, row, message) -> None:
     with pytest.raises(DataError, match=message):
