@@ -153,17 +153,22 @@ HEURISTICS = {
 }
 
 
-SCHEDULER_NAMES = (*HEURISTICS, "aco")
-"""Every scheduler by name: the heuristics and the ant colony (:mod:`~pgsuite.apps.scheduling.
-iot.aco`)."""
+SCHEDULER_NAMES = (*HEURISTICS, "aco", "ga")
+"""Every scheduler by name: the heuristics, the ant colony (:mod:`~pgsuite.apps.scheduling.iot.
+aco`) and the genetic algorithm (:mod:`~pgsuite.apps.scheduling.iot.ga`)."""
 
 
 def make_heuristic(name: str, seed: int = 0):
-    """The scheduler called ``name`` (:data:`SCHEDULER_NAMES`); ``seed`` seeds the colony."""
+    """The scheduler called ``name`` (:data:`SCHEDULER_NAMES`); ``seed`` seeds the colony and
+    the GA."""
     if name == "aco":
         from pgsuite.apps.scheduling.iot.aco import ACOConfig, AntColony
 
         return AntColony(ACOConfig(seed=seed))
+    if name == "ga":
+        from pgsuite.apps.scheduling.iot.ga import GAConfig, GeneticAlgorithm
+
+        return GeneticAlgorithm(GAConfig(seed=seed))
     if name not in HEURISTICS:
         raise ConfigError(f"unknown IoT scheduler {name!r}; choose from "
                           f"{', '.join(SCHEDULER_NAMES)}")  # fmt: skip
