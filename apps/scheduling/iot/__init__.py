@@ -8,9 +8,9 @@ immediate or batch decisions, energy), ``check`` (the independent checker) and `
 optimisation of a batch), ``metrics``, ``env`` (the gym env ``pgsuite/CloudScheduling-v0``,
 registered on import) and ``cli`` (``pgsuite iot simulate``). ``policy`` / ``train``
 (a node-scoring network trained with the core's PPO; ``pgsuite iot train``). The hybrid is
-``aco.AntColony`` with the trained policy as its prior (``--scheduler hybrid``). ``ga``: the DEAP genetic algorithm
-comparator. To come: the bench, the demo part. ``kernel``: the compiled loop
-of the immediate heuristics.
+``aco.AntColony`` with the trained policy as its prior (``--scheduler hybrid``). ``ga``: the
+DEAP genetic algorithm comparator. ``kernel``: the compiled loop of the immediate heuristics.
+To come: the bench, the demo part.
 """
 
 import gymnasium

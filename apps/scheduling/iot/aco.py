@@ -113,6 +113,30 @@ def batch_cost(sim: IoTSimulator, order: Sequence[int], back: np.ndarray,
     return float(response.sum() + tardiness_weight * late.sum())
 
 
+def deadline_order(sim: IoTSimulator, pending: np.ndarray) -> np.ndarray:
+    """``pending`` earliest deadline first (ties in arrival order): the batch order of the
+    metaheuristics."""
+    return pending[np.argsort(sim.tasks.deadline_s[pending], kind="stable")]
+
+
+class BatchPlanner:
+    """Base of the schedulers that plan a whole batch at once: the first decision of a batch
+    calls :meth:`solve`, the following ones commit its plan in order."""
+
+    def reset(self, sim: IoTSimulator) -> None:
+        del sim
+        self.plan: list[tuple[int, int]] = []
+
+    def choose(self, sim: IoTSimulator, pending: np.ndarray) -> tuple[int, int]:
+        if not self.plan:
+            self.plan = self.solve(sim, pending)
+        return self.plan.pop(0)
+
+    def solve(self, sim: IoTSimulator, pending: np.ndarray) -> list[tuple[int, int]]:
+        """The (task, node) sequence for every task of ``pending``."""
+        raise NotImplementedError
+
+
 class NodePrior(Protocol):
     """A policy's node probabilities ``[M]`` for a task now (the learned scheduler has one)."""
 
@@ -122,7 +146,7 @@ class NodePrior(Protocol):
 PriorMode = Literal["heuristic", "initial"]
 
 
-class AntColony:
+class AntColony(BatchPlanner):
     """The ACO scheduler (see the module docstring); with ``batch_s = 0`` each batch is a single
     task.
 
@@ -147,16 +171,11 @@ class AntColony:
         self.prior, self.prior_mode, self.gamma = prior, prior_mode, gamma
 
     def reset(self, sim: IoTSimulator) -> None:
+        super().reset(sim)
         self.classes = task_classes(sim)
         rows = int(self.classes.max()) + 1
         self.tau = np.ones((rows, sim.cluster.size))
         self.rng = np.random.default_rng(self.config.seed)
-        self.plan: list[tuple[int, int]] = []
-
-    def choose(self, sim: IoTSimulator, pending: np.ndarray) -> tuple[int, int]:
-        if not self.plan:
-            self.plan = self.solve(sim, pending)
-        return self.plan.pop(0)
 
     def _walk(self, sim: IoTSimulator, order: np.ndarray,
               prior: np.ndarray | None) -> tuple[list[int], np.ndarray]:  # fmt: skip
@@ -181,7 +200,7 @@ class AntColony:
     def solve(self, sim: IoTSimulator, pending: np.ndarray) -> list[tuple[int, int]]:
         """The best (task, node) sequence the colony finds for ``pending``."""
         config = self.config
-        order = pending[np.argsort(sim.tasks.deadline_s[pending], kind="stable")]
+        order = deadline_order(sim, pending)
         best_nodes, best_cost, prior = None, np.inf, None
         if self.prior is not None:
             prior = np.stack([self.prior.probabilities(sim, int(t)) for t in order])

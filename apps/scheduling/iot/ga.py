@@ -21,7 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 from deap import algorithms, base, creator, tools
 
-from pgsuite.apps.scheduling.iot.aco import TentativeQueues, batch_cost, batch_times
+from pgsuite.apps.scheduling.iot.aco import (
+    BatchPlanner,
+    TentativeQueues,
+    batch_cost,
+    batch_times,
+    deadline_order,
+)
 from pgsuite.apps.scheduling.iot.simulator import IoTSimulator
 from pgsuite.core.errors import ConfigError
 
@@ -69,7 +75,7 @@ def greedy_assignment(sim: IoTSimulator, order: np.ndarray) -> list[int]:
     return nodes
 
 
-class GeneticAlgorithm:
+class GeneticAlgorithm(BatchPlanner):
     """The GA scheduler (see the module docstring); with ``batch_s = 0`` each batch is a single
     task (and the GA returns the greedy node or a better one)."""
 
@@ -77,25 +83,22 @@ class GeneticAlgorithm:
         self.config = config or GAConfig()
 
     def reset(self, sim: IoTSimulator) -> None:
-        del sim
+        super().reset(sim)
         self.state = random.Random(self.config.seed).getstate()
-        self.plan: list[tuple[int, int]] = []
-
-    def choose(self, sim: IoTSimulator, pending: np.ndarray) -> tuple[int, int]:
-        if not self.plan:
-            outside = random.getstate()
-            random.setstate(self.state)
-            try:
-                self.plan = self.solve(sim, pending)
-            finally:
-                self.state = random.getstate()
-                random.setstate(outside)
-        return self.plan.pop(0)
 
     def solve(self, sim: IoTSimulator, pending: np.ndarray) -> list[tuple[int, int]]:
-        """The best (task, node) sequence the GA finds for ``pending``."""
+        """The best (task, node) sequence the GA finds for ``pending`` (with the GA's own
+        ``random`` state swapped in)."""
+        outside = random.getstate()
+        random.setstate(self.state)
+        try:
+            return self._search(sim, deadline_order(sim, pending))
+        finally:
+            self.state = random.getstate()
+            random.setstate(outside)
+
+    def _search(self, sim: IoTSimulator, order: np.ndarray) -> list[tuple[int, int]]:
         config = self.config
-        order = pending[np.argsort(sim.tasks.deadline_s[pending], kind="stable")]
         choices = [np.flatnonzero(sim.feasible(int(t))).tolist() for t in order]
 
         def evaluate(individual: list[int]) -> tuple[float]:
