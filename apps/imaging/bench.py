@@ -69,7 +69,7 @@ PRETRAINING: dict[str, tuple[MaskMode, Estimator, Objective]] = {
 METHODS = (*PRETRAINING, "scratch")
 DEFAULT_METHODS = ("conventional", "heated", "random-mask", "augment")
 COMPARED = ("seed", "epochs", "masks", "estimator", "mask_objective", "learning_rate",
-            "batch_size", "sets", "train_fraction", "reset_head", "grid")  # fmt: skip
+            "batch_size", "sets", "train_fraction", "reset_head", "grid", "mask_sigma")  # fmt: skip
 """The settings a reused run folder must share with the stage the bench asks for."""
 
 
@@ -92,6 +92,8 @@ class ImagingBenchConfig:
     finetune_lr: float = 1e-4
     batch_size: int = 128
     small_stem: bool = False
+    mask_sigma: float = 6.0
+    """Gaussian blur (pixels) of the heated and random masks."""
     train_fraction: float = 1.0
     """The share of the training split(s) used for pretraining (and pooled fine-tuning), a
     seeded subset; below 1 only for smoke runs such as the demo (the tables use 1)."""
@@ -130,7 +132,8 @@ def _stage(config: ImagingTrainConfig) -> dict[str, Any]:
     if (out / "config.json").is_file():
         saved = load_config(out)
         wanted = jsonable(config)
-        differs = [k for k in COMPARED if saved.get(k) != wanted.get(k)]
+        defaults = jsonable(ImagingTrainConfig())  # settings added since the folder was written
+        differs = [k for k in COMPARED if saved.get(k, defaults.get(k)) != wanted.get(k)]
         differs += ["model"] * (saved["classifier"]["model"] != config.classifier.model)
         if differs:
             raise ConfigError(f"{out} holds a run with other {', '.join(differs)}; delete it or "
@@ -179,7 +182,7 @@ def bench_cell(config: ImagingBenchConfig, method: str, model: str, seed: int) -
         pre = _stage(_run_config(
             config, model, seed, root / "pretrain", sets=_pretrain_sets(config), masks=masks,
             estimator=estimator, mask_objective=objective, epochs=config.pretrain_epochs, learning_rate=config.learning_rate,
-            train_fraction=config.train_fraction,
+            train_fraction=config.train_fraction, mask_sigma=config.mask_sigma,
         ))  # fmt: skip
         times["pretrain_time_s"] = pre["train_time_s"]
         final = root / "finetune"

@@ -78,7 +78,7 @@ class SimulateConfig:
     """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage | aco | rl |
     hybrid (the colony with the policy as its prior)."""
     policy: Path | None = None
-    """Run folder of a trained policy (--scheduler rl or hybrid)."""
+    """Run folder of a trained policy (--scheduler rl or hybrid; default: the shipped one)."""
     prior_mode: str = "initial"
     """hybrid: the colony starts from the policy's assignment (initial) or weighs the policy's
     probabilities into every ant's choice (heuristic)."""
@@ -100,9 +100,6 @@ def simulate_command(config: SimulateConfig) -> CommandOutput:
         raise ConfigError(f"unknown IoT scheduler {config.scheduler!r}; choose from "
                           f"{', '.join(SCHEDULER_NAMES)}, rl, hybrid")  # fmt: skip
     if config.scheduler in ("rl", "hybrid"):
-        if config.policy is None:
-            raise ConfigError(f"--scheduler {config.scheduler} needs --policy RUN (a run of "
-                              "pgsuite iot train)")  # fmt: skip
         scheduler = load_policy(config.policy)
         if config.scheduler == "hybrid":
             scheduler = AntColony(ACOConfig(seed=config.stream.seed), prior=scheduler,

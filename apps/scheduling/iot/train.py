@@ -87,8 +87,14 @@ class LearnedScheduler:
         return task, int(np.argmax(self.probabilities(sim, task)))
 
 
-def load_policy(path: str | Path) -> LearnedScheduler:
-    """The scheduler of a trained run folder (best.pt, else checkpoint.pt)."""
+SHIPPED_POLICY = Path(__file__).parent / "checkpoints" / "iot_policy"
+"""The policy shipped with the package (``made_by.json`` there records the command that made it)."""
+
+
+def load_policy(path: str | Path | None = None) -> LearnedScheduler:
+    """The scheduler of a trained run folder (best.pt, else checkpoint.pt; default: the shipped
+    policy)."""
+    path = SHIPPED_POLICY if path is None else path
     config, weights, whole = trained_model(path, "policy", PolicyConfig, "an IoT policy run")
     agent = NodeScorer(config.hidden)
     agent.load_state_dict(weights)

@@ -15,7 +15,7 @@ from pgsuite.apps.imaging.train import (
     load_classifier,
     train,
 )
-from pgsuite.core.errors import DataError
+from pgsuite.core.errors import ConfigError, DataError
 from pgsuite.core.trainer import TrainerConfig
 
 from .conftest import write_npz
@@ -81,3 +81,8 @@ def test_reset_head_transfers_to_a_new_label_space_with_the_init_architecture(
     assert pretrained.fc.out_features == 3
     assert model.fc.out_features == 2
     assert model.state_dict().keys() == pretrained.state_dict().keys()
+
+
+def test_mask_sigma_must_be_positive(data: Path) -> None:
+    with pytest.raises(ConfigError, match="mask_sigma"):
+        ImagingTrainConfig(data=data, mask_sigma=0.0)

@@ -66,5 +66,17 @@ def test_train_then_simulate_with_the_policy(tmp_path: Path, capsys) -> None:
             "hybrid", "--batch-s", "5", "--policy", str(run), "--json"]  # fmt: skip
     assert main(argv) == 0
     assert loads_strict(capsys.readouterr().out)["summary"]["scheduler"] == "hybrid"
-    assert main(["iot", "simulate", "--scheduler", "rl"]) != 0
-    assert "--policy RUN" in capsys.readouterr().err
+    assert main(["iot", "simulate", "--scheduler", "rl", "--policy", str(tmp_path / "none")]) != 0
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_shipped_policy_is_the_default(capsys) -> None:
+    argv = ["iot", "simulate", "--source", "generator", "--duration-s", "60", "--seed", "3",
+            "--scheduler", "rl", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    learned = loads_strict(capsys.readouterr().out)["summary"]
+    assert main([*argv[:-2], "mct", "--json"]) == 0
+    mct = loads_strict(capsys.readouterr().out)["summary"]
+    assert learned["tasks"] == mct["tasks"]
+    # the shipped policy learned MCT's rule on such light streams: within 5 % of it
+    assert learned["mean_response_s"] <= 1.05 * mct["mean_response_s"]
