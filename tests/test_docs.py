@@ -78,6 +78,6 @@ def test_results_blocks_equal_the_results_files(page: Path) -> None:
 
 
 def test_every_app_page_shows_results_blocks() -> None:
-    for name in ("core", "inventory", "jobshop", "retrieval", "soc", "imaging"):
+    for name in ("core", "inventory", "jobshop", "retrieval", "soc", "imaging", "iot"):
         text = (ROOT / "docs" / f"{name}.md").read_text(encoding="utf-8")
         assert doctables.block_bodies(text), f"docs/{name}.md has no results block"

@@ -244,12 +244,33 @@ def imaging(path: Path) -> None:
     assert rows["accuracy"].to_numpy() == pytest.approx((pooled / sum(counts)).to_numpy())
 
 
+def iot_streams(path: Path) -> None:
+    """Two rule cells on generated streams re-run to the recorded figures (the trace cell too
+    where ../shared/data/cloud is present)."""
+    from pgsuite.apps.scheduling.iot.bench import IoTBenchConfig, stream_cell
+    from pgsuite.apps.scheduling.iot.workloads import TRACE_FILE
+
+    rows = _rows(path)
+    config = IoTBenchConfig()
+    cells = [("mct", "small/load=0.5", 1), ("min-min", "small/load=0.3", 0)]
+    if TRACE_FILE.is_file():
+        cells.append(("olb", "small/trace", 2))
+    for method, instance, seed in cells:
+        row = rows[(rows.method == method) & (rows.instance == instance) & (rows.seed == seed)]
+        if row.empty:
+            continue
+        cell = stream_cell(config, method, instance, seed)
+        for metric in ("mean_response_s", "energy_kwh", "sla_compliance"):
+            assert cell[metric] == pytest.approx(row[metric].iloc[0]), (method, instance, metric)
+
+
 CHECKS: dict[str, Callable[[Path], None]] = {
     "core_cartpole": cartpole,
     "core_newsvendor": newsvendor,
     "imaging_pooled": imaging,
     "imaging_transfer": imaging,
     "inventory_backlog": backlog,
+    "iot_streams": iot_streams,
     "inventory_estimators": estimators,
     "inventory_serial": serial,
     "inventory_speed": speed,

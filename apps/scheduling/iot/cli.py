@@ -1,5 +1,4 @@
-"""``pgsuite iot simulate``: one scheduler (a heuristic or the ant colony) on one task stream,
-checked (the learned and hybrid schedulers, the bench and the demo part follow, issue 26)."""
+"""``pgsuite iot simulate|train|bench`` and the app's part of ``pgsuite demo``."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from pgsuite.apps.scheduling.iot.aco import ACOConfig, AntColony
+from pgsuite.apps.scheduling.iot.bench import IoTBenchConfig, bench, stream_cell
 from pgsuite.apps.scheduling.iot.cluster import load_cluster
 from pgsuite.apps.scheduling.iot.metrics import run_metrics
 from pgsuite.apps.scheduling.iot.schedulers import SCHEDULER_NAMES, make_heuristic
@@ -24,6 +24,7 @@ from pgsuite.apps.scheduling.iot.workloads import (
     trace_tasks,
 )
 from pgsuite.core.cli import App, Command, CommandOutput
+from pgsuite.core.demo import DemoConfig
 from pgsuite.core.errors import ConfigError
 from pgsuite.core.runs import save_results
 
@@ -116,9 +117,28 @@ def simulate_command(config: SimulateConfig) -> CommandOutput:
     return CommandOutput([("checked IoT run", pd.DataFrame([summary]))], summary)
 
 
+def demo(demo_config: DemoConfig) -> list[tuple[str, pd.DataFrame]]:
+    """The hybrid (shipped policy + colony) against RL alone and the best rules on the first
+    minutes of the trace, small cluster (skipped, with the reason, where the trace is absent)."""
+    options = TraceConfig()
+    if not options.trace.is_file():
+        return [("iot: skipped", pd.DataFrame({"reason": [f"{options.trace} is absent (see "
+                                                          "../shared/data/README.md)"]}))]  # fmt: skip
+    minutes = 1 if demo_config.quick else 5
+    config = IoTBenchConfig(trace_window=(0.0, 60.0 * minutes), loads=())
+    rows = [{"scheduler": method, **stream_cell(config, method, "small/trace", demo_config.seed)}
+            for method in ("hybrid", "rl", "mct", "min-min", "olb")]  # fmt: skip
+    table = pd.DataFrame(rows)[["scheduler", "tasks", "batch_s", "mean_response_s",
+                                "p95_response_s", "utilisation", "energy_kwh", "sla_compliance",
+                                "decisions_per_s"]]  # fmt: skip
+    title = (f"iot: the hybrid vs RL alone and the rules (Alibaba trace, first {minutes} min, small "
+             "cluster; response s, energy kWh)")  # fmt: skip
+    return [(title, table.round(3))]
+
+
 APP = App(
     "iot",
-    "IoT tasks on edge and cloud nodes: heuristics so far (RL + ACO hybrid to come)",
+    "IoT tasks on edge and cloud nodes: heuristics, ACO, GA, a PPO policy and their hybrid",
     commands=[
         Command(
             "simulate",
@@ -134,5 +154,13 @@ APP = App(
             train_command,
             json_output=True,
         ),
+        Command(
+            "bench",
+            "every scheduler on the same streams (benchmarks/results/iot_*)",
+            IoTBenchConfig,
+            bench,
+            json_output=True,
+        ),
     ],
+    demo=demo,
 )

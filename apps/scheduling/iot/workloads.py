@@ -26,7 +26,7 @@ memory uniform in ``memory_gb``; data as for the trace.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -194,3 +194,19 @@ def generated_tasks(cluster: Cluster, config: GeneratorConfig, *,
         "memory_gb": rng.uniform(*config.memory_gb, size=len(arrival)),
     }
     return with_sla_deadlines(cluster, arrays, sla, rng)
+
+
+def at_load(cluster: Cluster, config: GeneratorConfig, load: float) -> GeneratorConfig:
+    """``config`` with its rates scaled so that the mean offered work is ``load`` x the cluster's
+    capacity (MI/s over every core), keeping the peak / off-peak ratio (``load`` 0.5 with the
+    default 4 : 1 rates puts the peaks at 1.05 x capacity)."""
+    if not load > 0:
+        raise ConfigError(f"load must be > 0, got {load}")
+    mean_mi = float(np.dot(config.class_shares, np.mean(GOCJ_CLASSES_MI, axis=1)))
+    shape = (
+        config.peak_fraction * config.peak_rate + (1 - config.peak_fraction) * config.offpeak_rate
+    )
+    capacity = float((cluster.column("mips") * cluster.column("cores")).sum())
+    scale = load * capacity / mean_mi / shape
+    return replace(config, peak_rate=config.peak_rate * scale,
+                   offpeak_rate=config.offpeak_rate * scale)  # fmt: skip

@@ -80,3 +80,24 @@ def test_the_shipped_policy_is_the_default(capsys) -> None:
     assert learned["tasks"] == mct["tasks"]
     # the shipped policy learned MCT's rule on such light streams: within 5 % of it
     assert learned["mean_response_s"] <= 1.05 * mct["mean_response_s"]
+
+
+def test_bench_json(tmp_path: Path, capsys) -> None:
+    argv = ["iot", "bench", "--loads", "0.4", "--no-with-trace", "--duration-s", "30", "--seeds",
+            "0", "--methods", "mct", "olb", "--results-dir", str(tmp_path), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    summary = loads_strict(capsys.readouterr().out)["summary"]
+    assert Path(summary["csv"]).is_file()
+    assert summary["targets"] == []  # no hybrid in this grid
+
+
+def test_demo_part_runs_the_hybrid_against_the_rules() -> None:
+    from pgsuite.apps.scheduling.iot.cli import demo
+    from pgsuite.core.demo import DemoConfig
+
+    [(title, table)] = demo(DemoConfig(quick=True))
+    if "skipped" in title:
+        pytest.skip(table["reason"].iloc[0])
+    assert list(table["scheduler"]) == ["hybrid", "rl", "mct", "min-min", "olb"]
+    assert table["tasks"].nunique() == 1
+    assert table["sla_compliance"].between(0, 1).all()
