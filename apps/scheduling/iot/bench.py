@@ -30,13 +30,12 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pgsuite.apps.scheduling.iot.aco import ACOConfig, AntColony
 from pgsuite.apps.scheduling.iot.cluster import Cluster, load_cluster
 from pgsuite.apps.scheduling.iot.metrics import run_metrics
-from pgsuite.apps.scheduling.iot.schedulers import HEURISTICS, SCHEDULER_NAMES, make_heuristic
+from pgsuite.apps.scheduling.iot.schedulers import HEURISTICS
 from pgsuite.apps.scheduling.iot.simulator import IoTSimulator
 from pgsuite.apps.scheduling.iot.tasks import TaskSet
-from pgsuite.apps.scheduling.iot.train import load_policy
+from pgsuite.apps.scheduling.iot.train import ALL_SCHEDULERS, make_scheduler
 from pgsuite.apps.scheduling.iot.workloads import (
     GeneratorConfig,
     TraceConfig,
@@ -50,7 +49,7 @@ from pgsuite.core.distributed import BackendConfig
 from pgsuite.core.errors import ConfigError
 
 DOCS = ("docs/iot.md",)
-METHODS = (*SCHEDULER_NAMES, "rl", "hybrid")
+METHODS = ALL_SCHEDULERS
 BATCH_METHODS = ("min-min", "max-min", "sufferage", "aco", "ga", "hybrid")
 METRICS = ("mean_response_s", "p95_response_s", "utilisation", "energy_kwh", "sla_compliance",
            "load_imbalance", "decisions_per_s")  # fmt: skip
@@ -106,20 +105,10 @@ def stream(config: IoTBenchConfig, instance: str, seed: int) -> tuple[Cluster, T
     return cluster, generated_tasks(cluster, generator, seed=seed)
 
 
-def make_scheduler(config: IoTBenchConfig, method: str, seed: int):
-    """The scheduler ``method`` with ``seed`` (the policy loaded for rl and hybrid)."""
-    if method == "rl":
-        return load_policy(config.policy)
-    if method == "hybrid":
-        return AntColony(ACOConfig(seed=seed), prior=load_policy(config.policy),
-                         prior_mode=config.prior_mode)  # fmt: skip
-    return make_heuristic(method, seed)
-
-
 def stream_cell(config: IoTBenchConfig, method: str, instance: str, seed: int) -> dict[str, Any]:
     """One cell: ``method`` on the stream of ``instance`` and ``seed``, checked."""
     cluster, tasks = stream(config, instance, seed)
-    scheduler = make_scheduler(config, method, seed)
+    scheduler = make_scheduler(method, seed, config.policy, config.prior_mode)
     batch_s = config.batch_s if method in BATCH_METHODS else 0.0
     began = time.perf_counter()
     result = IoTSimulator(cluster, tasks, batch_s).run(scheduler)

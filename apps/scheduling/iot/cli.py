@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from pgsuite.apps.scheduling.iot.aco import ACOConfig, AntColony
 from pgsuite.apps.scheduling.iot.bench import IoTBenchConfig, bench, stream_cell
 from pgsuite.apps.scheduling.iot.cluster import load_cluster
 from pgsuite.apps.scheduling.iot.metrics import run_metrics
-from pgsuite.apps.scheduling.iot.schedulers import SCHEDULER_NAMES, make_heuristic
 from pgsuite.apps.scheduling.iot.simulator import IoTSimulator
 from pgsuite.apps.scheduling.iot.tasks import DEFAULT_SLA, parse_sla, read_task_csv
-from pgsuite.apps.scheduling.iot.train import IoTTrainConfig, load_policy, train
+from pgsuite.apps.scheduling.iot.train import IoTTrainConfig, make_scheduler, train
 from pgsuite.apps.scheduling.iot.workloads import (
     DATA_MB_PER_MI,
     GeneratorConfig,
@@ -97,16 +95,8 @@ def train_command(config: IoTTrainConfig) -> CommandOutput:
 
 def simulate_command(config: SimulateConfig) -> CommandOutput:
     """Response times in s, energy in kWh, SLA compliance as a share."""
-    if config.scheduler not in (*SCHEDULER_NAMES, "rl", "hybrid"):
-        raise ConfigError(f"unknown IoT scheduler {config.scheduler!r}; choose from "
-                          f"{', '.join(SCHEDULER_NAMES)}, rl, hybrid")  # fmt: skip
-    if config.scheduler in ("rl", "hybrid"):
-        scheduler = load_policy(config.policy)
-        if config.scheduler == "hybrid":
-            scheduler = AntColony(ACOConfig(seed=config.stream.seed), prior=scheduler,
-                                  prior_mode=config.prior_mode)  # fmt: skip
-    else:
-        scheduler = make_heuristic(config.scheduler, config.stream.seed)
+    scheduler = make_scheduler(config.scheduler, config.stream.seed, config.policy,
+                               config.prior_mode)  # fmt: skip
     cluster, tasks = config.stream.build()
     began = time.perf_counter()
     result = IoTSimulator(cluster, tasks, config.batch_s).run(scheduler)

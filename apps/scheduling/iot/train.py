@@ -11,10 +11,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from pgsuite.apps.scheduling.iot.aco import ACOConfig, AntColony
 from pgsuite.apps.scheduling.iot.env import IoTEnvConfig, observation
 from pgsuite.apps.scheduling.iot.policy import NodeScorer
+from pgsuite.apps.scheduling.iot.schedulers import SCHEDULER_NAMES, make_heuristic
 from pgsuite.apps.scheduling.iot.simulator import IoTSimulator
 from pgsuite.core.envs import GymVectorEnv
+from pgsuite.core.errors import ConfigError
 from pgsuite.core.ppo import PPOConfig, SaveRunConfig, evaluate_policy, train_ppo
 from pgsuite.core.runs import trained_model
 from pgsuite.core.seeding import seed_everything
@@ -99,3 +102,24 @@ def load_policy(path: str | Path | None = None) -> LearnedScheduler:
     agent = NodeScorer(config.hidden)
     agent.load_state_dict(weights)
     return LearnedScheduler(agent, float(whole["env"]["response_scale_s"]))
+
+
+ALL_SCHEDULERS = (*SCHEDULER_NAMES, "rl", "hybrid")
+"""Every scheduler by name: the heuristics, ACO, GA, the learned policy and the hybrid."""
+
+
+def make_scheduler(name: str, seed: int = 0, policy: str | Path | None = None,
+                   prior_mode: str = "initial"):  # fmt: skip
+    """The scheduler called ``name`` (:data:`ALL_SCHEDULERS`): ``rl`` is the policy of run folder
+    ``policy`` (default: the shipped one), ``hybrid`` the colony with that policy as its prior
+    (``prior_mode``); the rest as :func:`~pgsuite.apps.scheduling.iot.schedulers.make_heuristic`
+    with ``seed``."""
+    if name not in ALL_SCHEDULERS:
+        raise ConfigError(
+            f"unknown IoT scheduler {name!r}; choose from {', '.join(ALL_SCHEDULERS)}"
+        )
+    if name == "rl":
+        return load_policy(policy)
+    if name == "hybrid":
+        return AntColony(ACOConfig(seed=seed), prior=load_policy(policy), prior_mode=prior_mode)
+    return make_heuristic(name, seed)
