@@ -34,12 +34,16 @@ ViolationKind = Literal[
     "queue",
     "transfer",
     "energy",
+    "blocking",
+    "swap",
 ]
 """What a violation breaks; ``unsupported`` (an operation on a resource that cannot run it) and
 ``missing`` (an operation scheduled zero or several times) are found by the apps' own checkers,
 which know what runs where, as are the IoT simulator's ``decision`` (assigned at the wrong
 instant), ``queue`` (a start the node's queue does not give), ``transfer`` (a response that is not
-the end plus the download) and ``energy`` (a node's energy that its busy cores do not give)."""
+the end plus the download) and ``energy`` (a node's energy that its busy cores do not give), and
+the blocking job shop's ``blocking`` (a job that leaves a machine before its operation ends or
+not straight into its next one) and ``swap`` (a swap cycle where swaps are disabled)."""
 
 
 class InfeasibleScheduleError(PgsuiteError):

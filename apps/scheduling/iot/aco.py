@@ -12,9 +12,9 @@ evaporates (``tau <- (1 - rho) tau``) and the iteration's best ant deposits ``rh
 best / cost`` on its (class, node) pairs (``best``: the lowest cost of the batch so far, so the
 deposit is at most ``rho * tau_max``), bounded in ``[tau_min, tau_max]`` (MAX-MIN ant system) so
 that the search does not stall. The pheromone persists from batch to batch: the colony learns
-which node kinds suit which task classes. The best assignment found is improved by local search
-(move one task to another node or swap two tasks' nodes while that lowers the cost,
-``local_search_passes`` passes) and
+which node kinds suit which task classes. The best assignment found is improved by
+best-improvement local search (each pass applies the move of one task to another node, or the
+swap of two tasks' nodes, that lowers the cost most; at most ``local_search_passes`` passes) and
 committed.
 """
 
@@ -51,7 +51,7 @@ class ACOConfig:
     tau_min: float = 0.2
     tau_max: float = 2.0
     local_search_passes: int = 2
-    """Passes of single-task moves over the colony's best assignment (0: none)."""
+    """Moves or swaps the local search may apply to the colony's best assignment (0: none)."""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -230,28 +230,65 @@ class AntColony(BatchPlanner):
 
     def _improve(self, sim: IoTSimulator, order: np.ndarray, nodes: list[int],
                  cost: float) -> list[int]:  # fmt: skip
-        """Local search: move one task to another node, or swap the nodes of two tasks, while
-        that lowers the batch cost."""
-        weight = self.config.tardiness_weight
+        """Best-improvement local search: each pass applies the move of one task to another node,
+        or the swap of two tasks' nodes, that lowers the batch cost most (none: stop). Moves are
+        priced incrementally by :class:`NodeCosts` (only the two nodes involved change)."""
+        del cost
+        costs = NodeCosts(sim, order, self.config.tardiness_weight)
+        members = {n: tuple(k for k, m in enumerate(nodes) if m == n) for n in set(nodes)}
+        fits = np.stack([sim.feasible(int(t)) for t in order])
 
-        def candidates(nodes: list[int]):
-            for k, task in enumerate(order):
-                for node in np.flatnonzero(sim.feasible(task)):
-                    if node != nodes[k]:
-                        yield [*nodes[:k], int(node), *nodes[k + 1 :]]
-            for j, k in itertools.combinations(range(len(order)), 2):
-                a, b = nodes[j], nodes[k]
-                if a != b and sim.feasible(order[j])[b] and sim.feasible(order[k])[a]:
-                    swapped = list(nodes)
-                    swapped[j], swapped[k] = b, a
-                    yield swapped
+        def without(node: int, k: int) -> tuple[int, ...]:
+            return tuple(j for j in members.get(node, ()) if j != k)
+
+        def joined(node: int, k: int, dropped: int = -1) -> tuple[int, ...]:
+            return tuple(sorted((*without(node, dropped), k)))
 
         for _ in range(self.config.local_search_passes):
-            improved = False
-            for candidate in candidates(nodes):
-                candidate_cost = batch_cost(sim, order, batch_times(sim, order, candidate), weight)
-                if candidate_cost < cost - 1e-12:
-                    nodes, cost, improved = candidate, candidate_cost, True
-            if not improved:
+            best_delta, best_change = -1e-9, None
+            for k, current in enumerate(nodes):
+                base = costs(current, members[current])
+                left = costs(current, without(current, k))
+                for node in np.flatnonzero(fits[k]):
+                    if node != current:
+                        node = int(node)
+                        delta = (left + costs(node, joined(node, k)) - base
+                                 - costs(node, members.get(node, ())))  # fmt: skip
+                        if delta < best_delta:
+                            best_delta, best_change = delta, ((k, node),)
+            for j, k in itertools.combinations(range(len(order)), 2):
+                a, b = nodes[j], nodes[k]
+                if a != b and fits[j, b] and fits[k, a]:
+                    delta = (costs(a, joined(a, k, j)) + costs(b, joined(b, j, k))
+                             - costs(a, members[a]) - costs(b, members[b]))  # fmt: skip
+                    if delta < best_delta:
+                        best_delta, best_change = delta, ((j, b), (k, a))
+            if best_change is None:
                 break
+            for k, node in best_change:
+                nodes[k] = node
+            members = {n: tuple(k for k, m in enumerate(nodes) if m == n) for n in set(nodes)}
         return nodes
+
+
+class NodeCosts:
+    """The cost of a batch's tasks on one node, memoised: the nodes' queues are independent, so
+    a batch's cost (:func:`batch_cost`) is the sum over nodes of the cost of the tasks each one got
+    (positions ``members`` of ``order``, in that order, on the node's queue as the simulator holds
+    it now)."""
+
+    def __init__(self, sim: IoTSimulator, order: np.ndarray, tardiness_weight: float) -> None:
+        self.sim, self.order, self.weight = sim, np.asarray(order), tardiness_weight
+        self.memo: dict[tuple[int, tuple[int, ...]], float] = {}
+
+    def __call__(self, node: int, members: tuple[int, ...]) -> float:
+        key = (node, members)
+        if key not in self.memo:
+            tasks = self.order[list(members)]
+            if len(tasks) == 0:
+                self.memo[key] = 0.0
+            else:
+                queues = TentativeQueues(self.sim)
+                back = np.asarray([queues.place(int(t), node) for t in tasks])
+                self.memo[key] = batch_cost(self.sim, tasks, back, self.weight)
+        return self.memo[key]

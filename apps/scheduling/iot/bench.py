@@ -10,8 +10,9 @@ metaheuristics' random choices; every method of a cell gets the same stream):
 
 Decision modes: the immediate rules (round-robin, least-loaded, OLB, MET, MCT) and ``rl`` assign
 each task on arrival; the batch rules (Min-Min, Max-Min, Sufferage), ``aco``, ``ga`` and
-``hybrid`` (the colony with the policy as its prior, ``--prior-mode``) assign the tasks of each
-``--batch-s`` window together (so they wait for the window's end).
+``hybrid`` (the colony started from the policy's assignment) and ``hybrid-heuristic`` (the
+ablation: the policy's probabilities weighed into every ant's choice instead) assign the tasks of
+each ``--batch-s`` window together (so they wait for the window's end).
 
 Writes ``iot_streams.{csv,md}`` (per cell: mean / p95 response s, utilisation, energy kWh, SLA
 compliance, load imbalance, decisions per second), ``iot_targets.md`` (the hybrid against the
@@ -49,8 +50,9 @@ from pgsuite.core.distributed import BackendConfig
 from pgsuite.core.errors import ConfigError
 
 DOCS = ("docs/iot.md",)
-METHODS = ALL_SCHEDULERS
-BATCH_METHODS = ("min-min", "max-min", "sufferage", "aco", "ga", "hybrid")
+METHODS = (*ALL_SCHEDULERS, "hybrid-heuristic")
+"""Every scheduler, and the hybrid's other prior mode (``hybrid-heuristic``)."""
+BATCH_METHODS = ("min-min", "max-min", "sufferage", "aco", "ga", "hybrid", "hybrid-heuristic")
 METRICS = ("mean_response_s", "p95_response_s", "utilisation", "energy_kwh", "sla_compliance",
            "load_imbalance", "decisions_per_s")  # fmt: skip
 
@@ -76,8 +78,6 @@ class IoTBenchConfig:
     """Batch window of the batch methods (s)."""
     policy: Path | None = None
     """Run folder of the policy of rl and hybrid (default: the shipped one)."""
-    prior_mode: str = "initial"
-    """hybrid: initial (start from the policy's assignment) or heuristic."""
     results_dir: Path = Path("benchmarks/results")
     backend: BackendConfig = field(default_factory=BackendConfig)
 
@@ -108,7 +108,10 @@ def stream(config: IoTBenchConfig, instance: str, seed: int) -> tuple[Cluster, T
 def stream_cell(config: IoTBenchConfig, method: str, instance: str, seed: int) -> dict[str, Any]:
     """One cell: ``method`` on the stream of ``instance`` and ``seed``, checked."""
     cluster, tasks = stream(config, instance, seed)
-    scheduler = make_scheduler(method, seed, config.policy, config.prior_mode)
+    if method == "hybrid-heuristic":
+        scheduler = make_scheduler("hybrid", seed, config.policy, prior_mode="heuristic")
+    else:
+        scheduler = make_scheduler(method, seed, config.policy)
     batch_s = config.batch_s if method in BATCH_METHODS else 0.0
     began = time.perf_counter()
     result = IoTSimulator(cluster, tasks, batch_s).run(scheduler)

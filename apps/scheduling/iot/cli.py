@@ -1,14 +1,15 @@
-"""``pgsuite iot simulate|train|bench`` and the app's part of ``pgsuite demo``."""
+"""``pgsuite iot simulate|train|eval|bench`` and the app's part of ``pgsuite demo``."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from pgsuite.apps.scheduling.iot.bench import IoTBenchConfig, bench, stream_cell
+from pgsuite.apps.scheduling.iot.bench import BATCH_METHODS, IoTBenchConfig, bench, stream_cell
 from pgsuite.apps.scheduling.iot.cluster import load_cluster
 from pgsuite.apps.scheduling.iot.metrics import run_metrics
 from pgsuite.apps.scheduling.iot.simulator import IoTSimulator
@@ -85,26 +86,71 @@ class SimulateConfig:
     """Assign the tasks of each window of this many seconds together (0: each on arrival)."""
 
 
-def train_command(config: IoTTrainConfig) -> CommandOutput:
-    """Train the node-scoring policy with PPO on generated streams."""
-    summary = train(config)
-    if config.trainer.out is not None:
-        save_results(config.trainer.out, summary)
-    return CommandOutput([("IoT policy training", pd.DataFrame([summary]))], summary)
-
-
-def simulate_command(config: SimulateConfig) -> CommandOutput:
-    """Response times in s, energy in kWh, SLA compliance as a share."""
+def _simulate(config: SimulateConfig) -> dict:
     scheduler = make_scheduler(config.scheduler, config.stream.seed, config.policy,
                                config.prior_mode)  # fmt: skip
     cluster, tasks = config.stream.build()
     began = time.perf_counter()
     result = IoTSimulator(cluster, tasks, config.batch_s).run(scheduler)
     elapsed = time.perf_counter() - began
-    summary = {"scheduler": config.scheduler, "cluster": cluster.name,
-               **run_metrics(cluster, tasks, result).as_dict(),
-               "decisions_per_s": len(tasks) / elapsed}  # fmt: skip
+    return {"scheduler": config.scheduler, "cluster": cluster.name,
+            **run_metrics(cluster, tasks, result).as_dict(),
+            "decisions_per_s": len(tasks) / elapsed}  # fmt: skip
+
+
+def simulate_command(config: SimulateConfig) -> CommandOutput:
+    """Response times in s, energy in kWh, SLA compliance as a share."""
+    summary = _simulate(config)
     return CommandOutput([("checked IoT run", pd.DataFrame([summary]))], summary)
+
+
+@dataclass
+class EvalConfig:
+    """Schedulers (a trained policy and the hybrid on it among them) on the same streams: one
+    row per scheduler, the mean over ``seeds`` streams."""
+
+    stream: StreamOptions = field(default_factory=lambda: StreamOptions(window=(0.0, 900.0)))
+    """Default: the trace's first 900 s (the bench's held-out window)."""
+    policy: Path | None = None
+    """Run folder of the policy of rl and hybrid (default: the shipped one)."""
+    prior_mode: str = "initial"
+    """hybrid: initial or heuristic (see simulate)."""
+    schedulers: tuple[str, ...] = ("hybrid", "rl", "aco", "mct", "min-min", "sufferage", "olb")
+    batch_s: float = 2.0
+    """Batch window of the batch rules, aco, ga and hybrid (s); the others assign on arrival."""
+    seeds: int = 3
+    """Streams (seeds seed .. seed + seeds - 1: SLA draws, generator, random choices)."""
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1:
+            raise ConfigError(f"seeds must be >= 1, got {self.seeds}")
+        if not self.batch_s > 0:
+            raise ConfigError(f"batch_s must be > 0, got {self.batch_s}")
+
+
+def eval_command(config: EvalConfig) -> CommandOutput:
+    """Mean response and p95 in s, energy in kWh, SLA compliance as a share; every run checked."""
+    rows = []
+    for name in config.schedulers:
+        batch_s = config.batch_s if name in BATCH_METHODS else 0.0
+        for offset in range(config.seeds):
+            stream = dataclasses.replace(config.stream, seed=config.stream.seed + offset)
+            rows.append(_simulate(SimulateConfig(stream, name, config.policy, config.prior_mode,
+                                                 batch_s)))  # fmt: skip
+    table = pd.DataFrame(rows).groupby(["scheduler", "cluster"], sort=False)
+    table = table.mean(numeric_only=True).reset_index()
+    summary = {"rows": table.to_dict(orient="records"), "seeds": config.seeds}
+    title = (f"IoT schedulers, {config.stream.cluster} cluster, {config.stream.source} stream, "
+             f"mean over {config.seeds} seeds")  # fmt: skip
+    return CommandOutput([(title, table.round(3))], summary)
+
+
+def train_command(config: IoTTrainConfig) -> CommandOutput:
+    """Train the node-scoring policy with PPO on generated streams."""
+    summary = train(config)
+    if config.trainer.out is not None:
+        save_results(config.trainer.out, summary)
+    return CommandOutput([("IoT policy training", pd.DataFrame([summary]))], summary)
 
 
 def demo(demo_config: DemoConfig) -> list[tuple[str, pd.DataFrame]]:
@@ -142,6 +188,13 @@ APP = App(
             "train the node-scoring policy with PPO",
             IoTTrainConfig,
             train_command,
+            json_output=True,
+        ),
+        Command(
+            "eval",
+            "schedulers (the policy among them) on the same streams, one row each",
+            EvalConfig,
+            eval_command,
             json_output=True,
         ),
         Command(

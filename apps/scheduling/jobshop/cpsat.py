@@ -37,6 +37,7 @@ def solve_cpsat(
     hint_start: np.ndarray | None = None,
     seed: int = 0,
     downtimes: np.ndarray | None = None,
+    blocking: bool = False,
 ) -> CPSATResult:
     """Minimise the makespan with CP-SAT.
 
@@ -50,14 +51,22 @@ def solve_cpsat(
         seed: random seed of the search.
         downtimes: int ``[m, D, 2]`` machine breakdowns, fixed intervals in the no-overlap
             constraints (CP-SAT knows them all in advance: a clairvoyant reference).
+        blocking: the blocking job shop with swaps (no buffers: an operation holds its machine
+            until its job's next operation starts; intervals that touch may swap jobs at one
+            instant; :mod:`~pgsuite.apps.scheduling.jobshop.blocking`). The makespan stays the
+            last operation's end; ``end`` is ``start + durations`` (the job leaves at the start of
+            its next operation).
 
     Raises:
-        ConfigError: non-positive limit or workers, or a hint of the wrong shape.
+        ConfigError: non-positive limit or workers, a hint of the wrong shape, or downtimes with
+            ``blocking``.
         NoScheduleError: no feasible schedule within the limit (and no hint).
     """
     from ortools.sat.python import cp_model
 
     check_limits(time_limit_s, workers)
+    if blocking and downtimes is not None:
+        raise ConfigError("the blocking model takes no downtimes (schedule realised durations)")
     n, m = instance.durations.shape
     horizon = int(instance.durations.sum())
     fixed: list[tuple[int, int, int]] = []
@@ -74,9 +83,15 @@ def solve_cpsat(
             starts[j, k] = model.new_int_var(0, horizon, f"s{j}_{k}")
             ends[j, k] = model.new_int_var(0, horizon, f"e{j}_{k}")
             interval = model.new_interval_var(starts[j, k], duration, ends[j, k], f"i{j}_{k}")
-            per_machine[int(instance.machines[j, k])].append(interval)
             if k > 0:
                 model.add(starts[j, k] >= ends[j, k - 1])
+            if blocking and k > 0:  # operation k - 1 holds its machine until this one starts
+                held = model.new_int_var(int(instance.durations[j, k - 1]), horizon, f"h{j}_{k}")
+                occupancy = model.new_interval_var(starts[j, k - 1], held, starts[j, k],
+                                                   f"o{j}_{k - 1}")  # fmt: skip
+                per_machine[int(instance.machines[j, k - 1])].append(occupancy)
+            if not blocking or k == m - 1:
+                per_machine[int(instance.machines[j, k])].append(interval)
     for machine, start, end in fixed:
         per_machine[machine].append(
             model.new_fixed_size_interval_var(start, end - start, f"down{machine}_{start}")

@@ -101,3 +101,23 @@ def test_demo_part_runs_the_hybrid_against_the_rules() -> None:
     assert list(table["scheduler"]) == ["hybrid", "rl", "mct", "min-min", "olb"]
     assert table["tasks"].nunique() == 1
     assert table["sla_compliance"].between(0, 1).all()
+
+
+def test_eval_rows_are_the_means_of_the_simulate_runs(capsys) -> None:
+    stream = ["--source", "generator", "--duration-s", "40"]
+    argv = ["iot", "eval", *stream, "--schedulers", "mct", "min-min", "--seeds", "2",
+            "--batch-s", "4", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    rows = {r["scheduler"]: r for r in loads_strict(capsys.readouterr().out)["summary"]["rows"]}
+    assert set(rows) == {"mct", "min-min"}
+    for name, batch in (("mct", "0"), ("min-min", "4")):
+        runs = []
+        for seed in ("0", "1"):
+            argv = ["iot", "simulate", *stream, "--scheduler", name, "--batch-s", batch,
+                    "--seed", seed, "--json"]  # fmt: skip
+            assert main(argv) == 0
+            runs.append(loads_strict(capsys.readouterr().out)["summary"])
+        for metric in ("mean_response_s", "energy_kwh", "sla_compliance"):
+            assert rows[name][metric] == pytest.approx(sum(r[metric] for r in runs) / 2)
+    assert main(["iot", "eval", "--seeds", "0"]) != 0
+    assert "seeds must be >= 1" in capsys.readouterr().err
