@@ -12,7 +12,10 @@ Modules: ``instances`` (data model, file formats, the classic set, random instan
 (batched exact dispatching, L2D semantics), ``schedule`` (feasibility of job-shop schedules),
 ``rules`` (priority dispatching rules), ``cpsat`` (OR-Tools CP-SAT, optionally warm-started),
 ``features`` (operation features), ``policy`` (graph actor-critic), ``env`` (batched env for the
-core's PPO and the gymnasium env). Importing the package registers ``pgsuite/JobShop-v0``.
+core's PPO and the gymnasium env); the blocking job shop with swaps and interruptions:
+``blocking`` (simulator, interruptions, checker), ``blocking_rules``, ``blocking_env`` (dynamic
+graph observation, batched and gymnasium envs), ``blocking_policy``. Importing the package
+registers ``pgsuite/JobShop-v0`` and ``pgsuite/BlockingJobShop-v0``.
 """
 
 import gymnasium
@@ -21,6 +24,10 @@ from pgsuite.core.exports import lazy_exports
 
 gymnasium.register(
     id="pgsuite/JobShop-v0", entry_point="pgsuite.apps.scheduling.jobshop.env:JobShopEnv"
+)
+gymnasium.register(
+    id="pgsuite/BlockingJobShop-v0",
+    entry_point="pgsuite.apps.scheduling.jobshop.blocking_env:BlockingJobShopEnv",
 )
 
 __all__ = [

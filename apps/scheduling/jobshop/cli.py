@@ -9,6 +9,7 @@ import pandas as pd
 
 from pgsuite.apps.scheduling.common.gantt import plot_gantt
 from pgsuite.apps.scheduling.jobshop.bench import JobShopBenchConfig, bench
+from pgsuite.apps.scheduling.jobshop.blocking_train import BlockingTrainConfig, train_blocking
 from pgsuite.apps.scheduling.jobshop.breakdowns import real_downtimes
 from pgsuite.apps.scheduling.jobshop.instances import (
     InstanceFormat,
@@ -31,6 +32,14 @@ def train_command(config: JobShopTrainConfig) -> CommandOutput:
     if config.trainer.out is not None:
         save_results(config.trainer.out, summary)
     return CommandOutput([("PPO dispatching policy", pd.DataFrame([summary]))], summary)
+
+
+def train_blocking_command(config: BlockingTrainConfig) -> CommandOutput:
+    """Train the blocking dispatcher with PPO; report the best dev gap to the best rule."""
+    summary = train_blocking(config)
+    if config.trainer.out is not None:
+        save_results(config.trainer.out, summary)
+    return CommandOutput([("PPO blocking dispatcher", pd.DataFrame([summary]))], summary)
 
 
 @dataclass
@@ -166,6 +175,13 @@ APP = App(
             json_output=True,
         ),
         sweep_command(JobShopTrainConfig, train_command),
+        Command(
+            "train-blocking",
+            "train the blocking job shop's dispatcher (swaps, interruptions) with PPO",
+            BlockingTrainConfig,
+            train_blocking_command,
+            json_output=True,
+        ),
         Command("solve", "schedule one instance", SolveConfig, solve_command, json_output=True),
         Command(
             "gantt", "schedule one instance and draw its Gantt chart", GanttConfig, gantt_command
