@@ -17,7 +17,11 @@ from pgsuite.core.demo import demo_command
 TESTS = Path(__file__).parent
 STRICT_TESTS = {  # app -> the tests that run its commands with --json and parse them strictly
     "inventory": [TESTS / "apps/inventory/test_cli.py", TESTS / "test_sweeps.py"],
-    "jobshop": [TESTS / "apps/scheduling/jobshop/test_cli.py", TESTS / "test_sweeps.py"],
+    "jobshop": [
+        TESTS / "apps/scheduling/jobshop/test_cli.py",
+        TESTS / "test_sweeps.py",
+        TESTS / "apps/scheduling/jobshop/test_blocking_env.py",
+    ],
     "retrieval": [TESTS / "apps/retrieval/test_cli.py"],
     "soc": [TESTS / "apps/scheduling/soc/test_cli.py"],
     "imaging": [TESTS / "apps/imaging/test_cli.py"],

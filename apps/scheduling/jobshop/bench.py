@@ -5,6 +5,9 @@ Suites:
     ``classic``: the other classic families (ft, la, abz, orb, swv, yn).
     ``speed``: simulator decisions per second without a policy (random valid actions) and the
     greedy policy's time on one instance of each size.
+    ``blocking``: the blocking job shop with swaps under machine interruptions
+    (:mod:`~pgsuite.apps.scheduling.jobshop.blocking_bench`; its options are the ``--blocking-*``,
+    ``--shutdown-probabilities`` and ``--cpsat-time-s`` ones).
 
 Every schedule is verified by the independent feasibility checker before its makespan counts
 (:class:`~pgsuite.apps.scheduling.jobshop.solver.Solver`). Rows accumulate in
@@ -23,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pgsuite.apps.scheduling.jobshop.blocking_bench import BlockingBenchOptions, blocking_bench
 from pgsuite.apps.scheduling.jobshop.cpsat import NoScheduleError
 from pgsuite.apps.scheduling.jobshop.instances import (
     JobShopInstance,
@@ -58,13 +62,15 @@ CLASSIC_FAMILIES = ("ft", "la", "abz", "orb", "swv", "yn")
 class JobShopBenchConfig:
     """pgsuite jobshop bench: regenerate a benchmark table."""
 
-    suite: Literal["taillard", "classic", "speed"] = "taillard"
-    """taillard (ta01-ta80 by size class), classic (ft, la, abz, orb, swv, yn) or speed."""
+    suite: Literal["taillard", "classic", "speed", "blocking"] = "taillard"
+    """taillard (ta01-ta80 by size class), classic (ft, la, abz, orb, swv, yn), speed or
+    blocking (the blocking job shop under interruptions)."""
     instances: tuple[str, ...] = ()
     """Only these instances (default: the whole suite)."""
     methods: tuple[str, ...] = DEFAULT_METHODS
-    """Methods as in pgsuite jobshop solve --method."""
+    """Methods as in pgsuite jobshop solve --method (the classic suites)."""
     options: SolverOptions = field(default_factory=SolverOptions)
+    blocking: BlockingBenchOptions = field(default_factory=BlockingBenchOptions)
     results_dir: Path = Path("benchmarks/results")
     """Folder for the CSV / Markdown results."""
     backend: BackendConfig = field(default_factory=BackendConfig)
@@ -228,4 +234,6 @@ def speed(config: JobShopBenchConfig) -> CommandOutput:
 
 
 def bench(config: JobShopBenchConfig) -> CommandOutput:
+    if config.suite == "blocking":
+        return blocking_bench(config.blocking, config.results_dir, config.backend, config)
     return speed(config) if config.suite == "speed" else quality(config)
