@@ -264,6 +264,36 @@ def iot_streams(path: Path) -> None:
             assert cell[metric] == pytest.approx(row[metric].iloc[0]), (method, instance, metric)
 
 
+def jobshop_blocking(path: Path) -> None:
+    """A rule cell with and one without shutdowns and a cell of the shipped policy re-run to the
+    recorded makespans; CP-SAT, started from the best rule's schedule, is never above any rule of
+    its cell."""
+    from pgsuite.apps.scheduling.jobshop.blocking_bench import (
+        SHIPPED_BLOCKING_POLICY,
+        BlockingBenchOptions,
+        blocking_cell,
+    )
+    from pgsuite.apps.scheduling.jobshop.blocking_train import load_blocking_policy
+
+    rows = _rows(path)
+    probability = rows["instance"].str.rsplit("=", n=1).str[1].astype(float)
+    picks = [rows[(rows.method == "spt") & (probability == 0)].iloc[:1],
+             rows[(rows.method == "mwkr") & (probability > 0)].iloc[-1:],
+             rows[(rows.method == "policy") & (probability > 0)].iloc[:1]]  # fmt: skip
+    agent = load_blocking_policy(SHIPPED_BLOCKING_POLICY)
+    for row in (p.iloc[0] for p in picks if not p.empty):
+        name, level = row["instance"].rsplit("@p=", 1)
+        cell = blocking_cell(BlockingBenchOptions(), row["method"], (name, float(level)),
+                             int(row["seed"]), agent)  # fmt: skip
+        assert cell["makespan"] == row["makespan"], (row["method"], row["instance"])
+    exact = rows[(rows.method == "cpsat") & rows["makespan"].notna()].set_index(
+        ["instance", "seed"]
+    )
+    rules = rows[rows.method.isin(["fifo", "spt", "lpt", "mor", "mwkr"])]
+    best = rules.groupby(["instance", "seed"])["makespan"].min()
+    assert (exact["makespan"] <= best.loc[exact.index]).all()
+
+
 CHECKS: dict[str, Callable[[Path], None]] = {
     "core_cartpole": cartpole,
     "core_newsvendor": newsvendor,
@@ -277,6 +307,7 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "inventory_transshipment": transshipment,
     "inventory_warehouse": warehouse,
     "inventory_zipkin": zipkin,
+    "jobshop_blocking": jobshop_blocking,
     "jobshop_classic": jobshop,
     "jobshop_speed": speed,
     "jobshop_taillard": jobshop,

@@ -14,7 +14,9 @@ Decisions are non-delay: at decision time ``t`` the *moves* possible now are the
   holds all move at ``t`` at once (only with ``swaps=True``);
 
 one decision executes one move: a job, or the whole cycle it belongs to. When no move is
-possible, time advances to the next end of an operation. Without swaps a state where every
+possible, time advances to the next end of an operation. A dispatcher may also *wait*
+(:meth:`BlockingJobShop.wait`: no move now, time advances to the next end of an operation), the
+delay decision that keeps a job in the input area rather than let it block a machine. Without swaps a state where every
 unfinished job waits on a cycle is a deadlock: :class:`DeadlockError` says so (with swaps the
 shop never deadlocks: a chain of waiting jobs ends at an empty machine, a running operation or a
 cycle).
@@ -273,6 +275,25 @@ class BlockingJobShop:
             self.next_op[mover] = op + 1
         self.swap_count += len(movers) > 1
         self.order.append(int(job))
+        self._moves = None
+        self._advance()
+
+    def can_wait(self) -> bool:
+        """Whether an operation is running, so that :meth:`wait` has an end to wait for."""
+        return bool(((self.on >= 0) & (self.done_at > self.time)).any())
+
+    def wait(self) -> None:
+        """Make no move now (a delay decision, which non-delay rules never take): time advances
+        to the next end of a running operation, then on until a move is possible.
+
+        Raises:
+            ConfigError: nothing runs (waiting would wait forever).
+        """
+        if not self.can_wait():
+            raise ConfigError(f"nothing runs at time {self.time}: there is nothing to wait for")
+        running = (self.on >= 0) & (self.done_at > self.time)
+        self.time = int(self.done_at[running].min())
+        self.order.append(-1)
         self._moves = None
         self._advance()
 

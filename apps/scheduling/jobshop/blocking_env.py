@@ -67,6 +67,9 @@ class BlockingEnvConfig:
     after_shutdown: Literal["resume", "restart"] = "resume"
     """The interrupted operation keeps its work (resume) or loses it (restart)."""
     swaps: bool = True
+    allow_wait: bool = False
+    """Offer a wait action (index ``jobs``: no move now, time advances to the next end of an
+    operation) besides the non-delay moves."""
     reward: Literal["dense", "sparse"] = "dense"
 
     def __post_init__(self) -> None:
@@ -90,14 +93,16 @@ class BlockingEnvConfig:
             instance = random_instance(self.jobs, self.machines, int(rng.integers(2**31 - 1)))
         probability = float(rng.choice(self.shutdown_probabilities))
         plan = self.interruptions(probability).sample(instance, int(rng.integers(2**31 - 1)))
-        return BlockingEpisode(BlockingJobShop(instance, plan, self.swaps), self.reward)
+        shop = BlockingJobShop(instance, plan, self.swaps)
+        return BlockingEpisode(shop, self.reward, self.allow_wait)
 
 
 class BlockingEpisode:
     """One shop and its reward bookkeeping."""
 
-    def __init__(self, shop: BlockingJobShop, reward: str = "dense") -> None:
-        self.shop, self.reward = shop, reward
+    def __init__(self, shop: BlockingJobShop, reward: str = "dense",
+                 allow_wait: bool = False) -> None:  # fmt: skip
+        self.shop, self.reward, self.allow_wait = shop, reward, allow_wait
         self.unit = max(float(shop.instance.durations.mean()), 1e-9)
         self.bound = self._bound()
 
@@ -114,13 +119,19 @@ class BlockingEpisode:
         return float((ready + work).max())
 
     def mask(self) -> np.ndarray:
-        """bool ``[n]``: the jobs that can move now."""
-        mask = np.zeros(self.shop.instance.num_jobs, dtype=bool)
+        """bool ``[n]`` (``[n + 1]`` with the wait action last): the jobs that can move now."""
+        jobs = self.shop.instance.num_jobs
+        mask = np.zeros(jobs + self.allow_wait, dtype=bool)
         mask[list(self.shop.candidates())] = True
+        if self.allow_wait:
+            mask[jobs] = self.shop.can_wait()
         return mask
 
     def step(self, job: int) -> tuple[float, bool]:
-        self.shop.step(job)
+        if job == self.shop.instance.num_jobs:
+            self.shop.wait()
+        else:
+            self.shop.step(job)
         bound = self._bound()
         if self.reward == "dense":
             reward = (self.bound - bound) / self.unit
@@ -263,8 +274,8 @@ class BlockingJobShopEnv(gym.Env):
 
     Observation: every operation's features flattened, float32 ``[n m F]`` (departed operations
     read as started and done); :meth:`graph_observation` gives the dynamic graph. Action:
-    ``Discrete(n)``, a job; :meth:`action_masks` the jobs that can move now (MaskablePPO reads
-    it). An invalid action is replaced by the lowest valid job and flagged in
+    ``Discrete(n)``, a job (``Discrete(n + 1)`` with ``allow_wait``: the last action waits);
+    :meth:`action_masks` the jobs that can move now (MaskablePPO reads it). An invalid action is replaced by the lowest valid job and flagged in
     ``info["invalid_action"]``. Keyword arguments: the fields of :class:`BlockingEnvConfig`, and
     ``instance`` to fix the instance.
     """
@@ -279,7 +290,7 @@ class BlockingJobShopEnv(gym.Env):
         self.instance = instance
         n, m = instance.durations.shape if instance is not None else (self.config.jobs,
                                                                        self.config.machines)  # fmt: skip
-        self.action_space = gym.spaces.Discrete(n)
+        self.action_space = gym.spaces.Discrete(n + self.config.allow_wait)
         size = n * m * len(NODE_FEATURES)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (size,), dtype=np.float32)
         self.episode: BlockingEpisode | None = None

@@ -8,7 +8,8 @@ channel. Each round of message passing is a GIN-style update,
 
 on torch-geometric edge lists (the graph changes every step, so nothing is dense). The actor
 scores each job's next operation from its embedding and its graph's mean embedding (a masked
-categorical over jobs); the critic reads the mean embedding. Means keep the network
+categorical over jobs; with ``wait``, one more action scored from the mean embedding); the critic
+reads the mean embedding. Means keep the network
 size-independent: it trains on one size and runs on any.
 """
 
@@ -49,11 +50,16 @@ class RelationalRound(nn.Module):
 
 
 class BlockingPolicy(nn.Module):
-    """``forward(batch, action_mask [B, n]) -> (MaskedCategorical over jobs, value [B])`` (the
-    core PPO's agent protocol); ``batch``: a torch-geometric batch of blocking graphs."""
+    """``forward(batch, action_mask [B, n (+ 1)]) -> (MaskedCategorical over jobs (and the wait
+    action last), value [B])`` (the core PPO's agent protocol); ``batch``: a torch-geometric
+    batch of blocking graphs."""
 
-    def __init__(self, hidden: int = 64, layers: int = 3) -> None:
+    def __init__(self, hidden: int = 64, layers: int = 3, wait: bool = False) -> None:
         super().__init__()
+        self.wait = wait
+        self.wait_score = (
+            MLP(hidden, [hidden], 1, activation="relu", output_std=0.01) if wait else None
+        )
         self.embed = MLP(len(NODE_FEATURES), [hidden], hidden, activation="relu")
         self.rounds = nn.ModuleList(RelationalRound(hidden) for _ in range(layers))
         self.score = MLP(2 * hidden, [hidden], 1, activation="relu", output_std=0.01)
@@ -69,10 +75,12 @@ class BlockingPolicy(nn.Module):
         nodes = torch.nonzero(batch.is_next).squeeze(-1)
         graph_of = batch.batch[nodes]
         scores = self.score(torch.cat([h[nodes], pooled[graph_of]], dim=-1)).squeeze(-1)
-        logits = torch.zeros(graphs, jobs, device=h.device)
+        logits = torch.zeros(graphs, jobs + self.wait, device=h.device)
         logits[graph_of, batch.job[nodes]] = scores
-        if action_mask is None:
-            action_mask = torch.zeros(graphs, jobs, dtype=torch.bool, device=h.device)
+        if self.wait:
+            logits[:, jobs] = self.wait_score(pooled).squeeze(-1)
+        if action_mask is None:  # the moves (waiting needs the shop: give the mask)
+            action_mask = torch.zeros(graphs, jobs + self.wait, dtype=torch.bool, device=h.device)
             action_mask[graph_of, batch.job[nodes]] = batch.x[nodes, NODE_FEATURES.index(
                 "candidate")] > 0  # fmt: skip
         return MaskedCategorical(logits, action_mask), self.value(pooled).squeeze(-1)

@@ -25,6 +25,7 @@ from pgsuite.apps.scheduling.jobshop.blocking import (
 from pgsuite.apps.scheduling.jobshop.blocking_env import (
     BlockingBatchEnv,
     BlockingEnvConfig,
+    BlockingEpisode,
     blocking_graph,
 )
 from pgsuite.apps.scheduling.jobshop.blocking_policy import BlockingPolicy
@@ -82,13 +83,12 @@ def greedy_blocking(agent: BlockingPolicy, instance: JobShopInstance,
     from torch_geometric.data import Batch
 
     shop = BlockingJobShop(instance, plan, swaps)
-    mask = torch.zeros(1, instance.num_jobs, dtype=torch.bool)
+    episode = BlockingEpisode(shop, allow_wait=agent.wait)
     with torch.no_grad():
         while not shop.done:
-            mask.zero_()
-            mask[0, list(shop.candidates())] = True
+            mask = torch.as_tensor(episode.mask())[None]
             distribution, _ = agent(Batch.from_data_list([blocking_graph(shop)]), mask)
-            shop.step(int(distribution.probs[0].argmax()))
+            episode.step(int(distribution.probs[0].argmax()))
     return shop.result()
 
 
@@ -107,7 +107,7 @@ def dev_set(env: BlockingEnvConfig, count: int, seed: int) -> list[tuple[JobShop
 def train_blocking(config: BlockingTrainConfig) -> dict[str, Any]:
     """Train under the shared trainer; returns the best dev figures and the time."""
     seed_everything(config.seed)
-    agent = BlockingPolicy(config.policy.hidden, config.policy.layers)
+    agent = BlockingPolicy(config.policy.hidden, config.policy.layers, config.env.allow_wait)
     env = BlockingBatchEnv(config.env, config.num_envs)
     dev = dev_set(config.env, config.dev_instances, config.seed)
     rule_means = {rule: np.mean([dispatch_blocking(i, rule, p, config.env.swaps).makespan
@@ -132,8 +132,8 @@ def train_blocking(config: BlockingTrainConfig) -> dict[str, Any]:
 
 def load_blocking_policy(path: str | Path) -> BlockingPolicy:
     """A trained blocking policy from a run folder (best.pt, else checkpoint.pt)."""
-    config, weights, _ = trained_model(path, "policy", BlockingPolicyConfig,
-                                       "a blocking job-shop policy")  # fmt: skip
-    agent = BlockingPolicy(config.hidden, config.layers)
+    config, weights, whole = trained_model(path, "policy", BlockingPolicyConfig,
+                                           "a blocking job-shop policy")  # fmt: skip
+    agent = BlockingPolicy(config.hidden, config.layers, bool(whole["env"].get("allow_wait")))
     agent.load_state_dict(weights)
     return agent.eval()

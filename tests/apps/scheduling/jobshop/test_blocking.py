@@ -161,3 +161,22 @@ def test_interruptions_resume_restart_and_repeat() -> None:
     assert max(len(ops) for job in once.shutdowns for ops in job) == 1
     with pytest.raises(ConfigError, match="shutdown probability"):
         Interruptions(probability=1.0)
+
+
+def test_waiting_keeps_a_job_out_of_the_shop() -> None:
+    shop = BlockingJobShop(_crossing())
+    assert not shop.can_wait()  # nothing runs yet
+    with pytest.raises(ConfigError, match="nothing to wait for"):
+        shop.wait()
+    shop.step(0)  # J0 on M0 until 3; J1 waits instead of taking M1
+    shop.wait()
+    assert shop.time == 3
+    assert set(shop.candidates()) == {0, 1}
+    shop.step(0)  # J0 to M1 (3 -> 5); J1 waits for M1
+    assert shop.time == 5
+    shop.step(1)  # J1 on M1 (5 -> 10), then M0 (10 -> 14)
+    shop.step(1)
+    schedule = shop.result()
+    assert schedule.order == [0, -1, 0, 1, 1]
+    assert schedule.makespan == 14
+    assert schedule.swaps == 0

@@ -152,3 +152,24 @@ def test_train_blocking_end_to_end(tmp_path: Path, capsys) -> None:
         BlockingEnvConfig(shutdown_probabilities=(1.5,))
     assert main([*argv[:2], "--num-envs", "0"]) != 0
     assert BlockingEpisode  # the episode class is public for custom loops
+
+
+def test_the_wait_action() -> None:
+    env = BlockingJobShopEnv(jobs=4, machines=3, allow_wait=True)
+    assert env.action_space.n == 5
+    env.reset(seed=0)
+    assert not env.action_masks()[4]  # nothing runs at time 0
+    env.step(int(np.flatnonzero(env.action_masks())[0]))
+    assert env.action_masks()[4]
+    time = env.episode.shop.time
+    env.step(4)
+    assert env.episode.shop.time > time
+    torch.manual_seed(0)
+    agent = BlockingPolicy(hidden=16, layers=1, wait=True)
+    episode = BlockingEnvConfig(jobs=4, machines=3, allow_wait=True).episode(1)
+    episode.step(0)
+    distribution, _ = agent(Batch.from_data_list([blocking_graph(episode.shop)]),
+                            torch.as_tensor(episode.mask())[None])  # fmt: skip
+    assert distribution.probs.shape == (1, 5)
+    assert distribution.probs[0, 4] > 0
+    assert greedy_blocking(agent, random_instance(4, 3, seed=3)).makespan > 0
