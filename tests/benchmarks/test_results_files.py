@@ -308,6 +308,7 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "inventory_warehouse": warehouse,
     "inventory_zipkin": zipkin,
     "jobshop_blocking": jobshop_blocking,
+    "jobshop_blocking_exact": jobshop_blocking,
     "jobshop_classic": jobshop,
     "jobshop_speed": speed,
     "jobshop_taillard": jobshop,

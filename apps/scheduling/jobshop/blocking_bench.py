@@ -62,13 +62,18 @@ class BlockingBenchOptions:
     la01-la40's)."""
     blocking_sizes: tuple[str, ...] = ("10x5", "15x5", "20x5", "15x10", "20x10", "30x10")
     """Random instances JOBSxMACHINES (durations U[1, 99]), one per seed."""
-    lawrence: bool = True
-    """Also la01-la40."""
+    lawrence: tuple[str, ...] = LAWRENCE
+    """Lawrence instances to include (default la01-la40; none: ``--lawrence`` with no value)."""
     blocking_seeds: tuple[int, ...] = (0, 1, 2)
     blocking_policy: Path | None = None
     """Run folder of the learned dispatcher (default: the shipped one)."""
     cpsat_time_s: float = 5.0
-    """CP-SAT's limit per instance (one worker)."""
+    """CP-SAT's limit per instance."""
+    cpsat_workers: int = 1
+    """CP-SAT's search workers."""
+    blocking_name: str = "jobshop_blocking"
+    """Results files ``<name>.{csv,md}`` and ``<name>_targets.md`` (a separate grid, e.g. exact
+    optima with a longer CP-SAT, keeps its own files)."""
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.blocking_methods if m not in BLOCKING_METHODS]
@@ -79,6 +84,9 @@ class BlockingBenchOptions:
             parse_size(size)
         for p in self.shutdown_probabilities:
             Interruptions(p)
+        unknown = [name for name in self.lawrence if name not in LAWRENCE]
+        if unknown:
+            raise ConfigError(f"unknown Lawrence instance(s) {unknown}: la01 ... la40")
 
 
 def _instance(name: str, seed: int) -> JobShopInstance:
@@ -92,7 +100,7 @@ def _instance(name: str, seed: int) -> JobShopInstance:
 def cells(options: BlockingBenchOptions) -> dict[str, tuple[str, float]]:
     """Cell names ``<instance>@p=<probability>`` -> (instance name, probability)."""
     names = [f"random-{size}" for size in options.blocking_sizes]
-    names += list(LAWRENCE) * options.lawrence
+    names += list(options.lawrence)
     return {f"{name}@p={p:g}": (name, p) for p in options.shutdown_probabilities for name in names}
 
 
@@ -112,8 +120,8 @@ def blocking_cell(options: BlockingBenchOptions, method: str, cell: tuple[str, f
         realised = JobShopInstance(instance.name, plan.hold(), instance.machines)
         hint = min((dispatch_blocking(instance, rule, plan) for rule in FIXED_RULES),
                    key=lambda s: s.makespan)  # fmt: skip
-        result = solve_cpsat(realised, options.cpsat_time_s, workers=1, seed=seed, blocking=True,
-                             hint_start=hint.start)  # fmt: skip
+        result = solve_cpsat(realised, options.cpsat_time_s, options.cpsat_workers, seed=seed,
+                             blocking=True, hint_start=hint.start)  # fmt: skip
         departure = np.concatenate([result.start[:, 1:], result.end[:, -1:]], axis=1)
         schedule = BlockingSchedule(result.start, result.end, departure, result.makespan)
         check_blocking(instance, schedule, plan)
@@ -166,7 +174,7 @@ def blocking_bench(options: BlockingBenchOptions, results_dir: Path, backend: An
         {m: method_fn(m) for m in options.blocking_methods},
         grid,
         list(options.blocking_seeds),
-        name="jobshop_blocking",
+        name=options.blocking_name,
         metrics=["makespan", "interrupted_share"],
         results_dir=results_dir,
         title="Blocking job shop with swaps under interruptions: makespan per method",
@@ -185,9 +193,9 @@ def blocking_bench(options: BlockingBenchOptions, results_dir: Path, backend: An
         gap = 100 * (gaps["makespan"] / gaps["cpsat_makespan"] - 1)
         listed = ", ".join(f"{m} {g:.1f}" for m, g in gap.groupby(gaps["method"]).mean().items())
         note += (f" Without shutdowns, mean gap % to CP-SAT's schedule ({options.cpsat_time_s:g} "
-                 f"s, one worker; proven optimal in {int(exact['cpsat_optimal'].sum())} of "
+                 f"s, {options.cpsat_workers} worker(s); proven optimal in {int(exact['cpsat_optimal'].sum())} of "
                  f"{len(exact)} cells): {listed}.")  # fmt: skip
-    write_table(targets, "jobshop_blocking_targets", "Blocking job shop: the learned rule "
+    write_table(targets, f"{options.blocking_name}_targets", "Blocking job shop: the learned rule "
                 "against the best fixed rule per shutdown probability", results_dir, note=note,
                 docs=("docs/jobshop.md",), floatfmt=".2f")  # fmt: skip
     summary = {"csv": str(paths["csv"]), "targets": targets.to_dict(orient="records")}

@@ -22,7 +22,7 @@ def test_a_tiny_blocking_grid(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     results = tmp_path / "results"
     argv = ["jobshop", "bench", "--suite", "blocking", "--blocking-sizes", "4x3", "5x3",
-            "--no-lawrence", "--blocking-seeds", "0", "1", "--shutdown-probabilities", "0", "0.05",
+            "--lawrence", "--blocking-seeds", "0", "1", "--shutdown-probabilities", "0", "0.05",
             "--blocking-policy", str(run), "--cpsat-time-s", "10", "--results-dir", str(results),
             "--json"]  # fmt: skip
     assert main(argv) == 0
@@ -51,6 +51,8 @@ def test_a_tiny_blocking_grid(tmp_path: Path, capsys) -> None:
 def test_bad_blocking_options() -> None:
     with pytest.raises(ConfigError, match="unknown blocking method"):
         BlockingBenchOptions(blocking_methods=("edd",))
+    with pytest.raises(ConfigError, match="unknown Lawrence instance"):
+        BlockingBenchOptions(lawrence=("la41",))
     with pytest.raises(ConfigError, match="JOBSxMACHINES"):
         BlockingBenchOptions(blocking_sizes=("ten",))
     assert list(target_table(pd.DataFrame({"instance": ["a@p=0"], "method": ["spt"],
