@@ -225,15 +225,13 @@ class AntColony(BatchPlanner):
             deposit = config.rho * config.tau_max * best_cost / max(round_cost, 1e-12)
             np.add.at(self.tau, (self.classes[order], np.asarray(round_best)), deposit)
             np.clip(self.tau, config.tau_min, config.tau_max, out=self.tau)
-        best_nodes = self._improve(sim, order, list(best_nodes), best_cost)
+        best_nodes = self._improve(sim, order, list(best_nodes))
         return [(int(t), int(n)) for t, n in zip(order, best_nodes, strict=True)]
 
-    def _improve(self, sim: IoTSimulator, order: np.ndarray, nodes: list[int],
-                 cost: float) -> list[int]:  # fmt: skip
+    def _improve(self, sim: IoTSimulator, order: np.ndarray, nodes: list[int]) -> list[int]:
         """Best-improvement local search: each pass applies the move of one task to another node,
         or the swap of two tasks' nodes, that lowers the batch cost most (none: stop). Moves are
         priced incrementally by :class:`NodeCosts` (only the two nodes involved change)."""
-        del cost
         costs = NodeCosts(sim, order, self.config.tardiness_weight)
         members = {n: tuple(k for k, m in enumerate(nodes) if m == n) for n in set(nodes)}
         fits = np.stack([sim.feasible(int(t)) for t in order])

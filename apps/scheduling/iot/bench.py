@@ -50,8 +50,7 @@ from pgsuite.core.distributed import BackendConfig
 from pgsuite.core.errors import ConfigError
 
 DOCS = ("docs/iot.md",)
-METHODS = (*ALL_SCHEDULERS, "hybrid-heuristic")
-"""Every scheduler, and the hybrid's other prior mode (``hybrid-heuristic``)."""
+METHODS = ALL_SCHEDULERS
 BATCH_METHODS = ("min-min", "max-min", "sufferage", "aco", "ga", "hybrid", "hybrid-heuristic")
 METRICS = ("mean_response_s", "p95_response_s", "utilisation", "energy_kwh", "sla_compliance",
            "load_imbalance", "decisions_per_s")  # fmt: skip
@@ -108,10 +107,7 @@ def stream(config: IoTBenchConfig, instance: str, seed: int) -> tuple[Cluster, T
 def stream_cell(config: IoTBenchConfig, method: str, instance: str, seed: int) -> dict[str, Any]:
     """One cell: ``method`` on the stream of ``instance`` and ``seed``, checked."""
     cluster, tasks = stream(config, instance, seed)
-    if method == "hybrid-heuristic":
-        scheduler = make_scheduler("hybrid", seed, config.policy, prior_mode="heuristic")
-    else:
-        scheduler = make_scheduler(method, seed, config.policy)
+    scheduler = make_scheduler(method, seed, config.policy)
     batch_s = config.batch_s if method in BATCH_METHODS else 0.0
     began = time.perf_counter()
     result = IoTSimulator(cluster, tasks, batch_s).run(scheduler)

@@ -75,20 +75,17 @@ class SimulateConfig:
 
     stream: StreamOptions = field(default_factory=StreamOptions)
     scheduler: str = "mct"
-    """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage | aco | rl |
-    hybrid (the colony with the policy as its prior)."""
+    """round-robin | least-loaded | olb | met | mct | min-min | max-min | sufferage | aco | ga |
+    rl | hybrid (the colony started from the policy's assignment) | hybrid-heuristic (the
+    policy's probabilities weighed into every ant's choice)."""
     policy: Path | None = None
     """Run folder of a trained policy (--scheduler rl or hybrid; default: the shipped one)."""
-    prior_mode: str = "initial"
-    """hybrid: the colony starts from the policy's assignment (initial) or weighs the policy's
-    probabilities into every ant's choice (heuristic)."""
     batch_s: float = 0.0
     """Assign the tasks of each window of this many seconds together (0: each on arrival)."""
 
 
 def _simulate(config: SimulateConfig) -> dict:
-    scheduler = make_scheduler(config.scheduler, config.stream.seed, config.policy,
-                               config.prior_mode)  # fmt: skip
+    scheduler = make_scheduler(config.scheduler, config.stream.seed, config.policy)
     cluster, tasks = config.stream.build()
     began = time.perf_counter()
     result = IoTSimulator(cluster, tasks, config.batch_s).run(scheduler)
@@ -113,8 +110,6 @@ class EvalConfig:
     """Default: the trace's first 900 s (the bench's held-out window)."""
     policy: Path | None = None
     """Run folder of the policy of rl and hybrid (default: the shipped one)."""
-    prior_mode: str = "initial"
-    """hybrid: initial or heuristic (see simulate)."""
     schedulers: tuple[str, ...] = ("hybrid", "rl", "aco", "mct", "min-min", "sufferage", "olb")
     batch_s: float = 2.0
     """Batch window of the batch rules, aco, ga and hybrid (s); the others assign on arrival."""
@@ -135,8 +130,7 @@ def eval_command(config: EvalConfig) -> CommandOutput:
         batch_s = config.batch_s if name in BATCH_METHODS else 0.0
         for offset in range(config.seeds):
             stream = dataclasses.replace(config.stream, seed=config.stream.seed + offset)
-            rows.append(_simulate(SimulateConfig(stream, name, config.policy, config.prior_mode,
-                                                 batch_s)))  # fmt: skip
+            rows.append(_simulate(SimulateConfig(stream, name, config.policy, batch_s)))
     table = pd.DataFrame(rows).groupby(["scheduler", "cluster"], sort=False)
     table = table.mean(numeric_only=True).reset_index()
     summary = {"rows": table.to_dict(orient="records"), "seeds": config.seeds}

@@ -104,22 +104,25 @@ def load_policy(path: str | Path | None = None) -> LearnedScheduler:
     return LearnedScheduler(agent, float(whole["env"]["response_scale_s"]))
 
 
-ALL_SCHEDULERS = (*SCHEDULER_NAMES, "rl", "hybrid")
-"""Every scheduler by name: the heuristics, ACO, GA, the learned policy and the hybrid."""
+HYBRID_PRIOR_MODES = {"hybrid": "initial", "hybrid-heuristic": "heuristic"}
+"""The hybrid's names and the colony's prior mode each uses (see :class:`AntColony`)."""
+ALL_SCHEDULERS = (*SCHEDULER_NAMES, "rl", *HYBRID_PRIOR_MODES)
+"""Every scheduler by name: the heuristics, ACO, GA, the learned policy and the hybrid (both
+prior modes)."""
 
 
-def make_scheduler(name: str, seed: int = 0, policy: str | Path | None = None,
-                   prior_mode: str = "initial"):  # fmt: skip
+def make_scheduler(name: str, seed: int = 0, policy: str | Path | None = None):
     """The scheduler called ``name`` (:data:`ALL_SCHEDULERS`): ``rl`` is the policy of run folder
-    ``policy`` (default: the shipped one), ``hybrid`` the colony with that policy as its prior
-    (``prior_mode``); the rest as :func:`~pgsuite.apps.scheduling.iot.schedulers.make_heuristic`
-    with ``seed``."""
+    ``policy`` (default: the shipped one), ``hybrid`` / ``hybrid-heuristic`` the colony with that
+    policy as its prior (:data:`HYBRID_PRIOR_MODES`); the rest as
+    :func:`~pgsuite.apps.scheduling.iot.schedulers.make_heuristic` with ``seed``."""
     if name not in ALL_SCHEDULERS:
         raise ConfigError(
             f"unknown IoT scheduler {name!r}; choose from {', '.join(ALL_SCHEDULERS)}"
         )
     if name == "rl":
         return load_policy(policy)
-    if name == "hybrid":
-        return AntColony(ACOConfig(seed=seed), prior=load_policy(policy), prior_mode=prior_mode)
+    if name in HYBRID_PRIOR_MODES:
+        return AntColony(ACOConfig(seed=seed), prior=load_policy(policy),
+                         prior_mode=HYBRID_PRIOR_MODES[name])  # fmt: skip
     return make_heuristic(name, seed)

@@ -176,6 +176,13 @@ class BlockingSchedule:
     order: list[int] = field(default_factory=list)
     swaps: int = 0
 
+    @classmethod
+    def from_times(cls, start: np.ndarray, end: np.ndarray) -> BlockingSchedule:
+        """The schedule of ``start`` and ``end`` int ``[n, m]`` (a solver's): each job leaves a
+        machine when its next operation starts, and the shop at its last end."""
+        departure = np.concatenate([start[:, 1:], end[:, -1:]], axis=1)
+        return cls(start, end, departure, int(end[:, -1].max()))
+
 
 class BlockingJobShop:
     """One blocking job shop run (see the module docstring).
@@ -212,6 +219,21 @@ class BlockingJobShop:
     def ready_since(self) -> np.ndarray:
         """int ``[n]``: when each job's current operation ends (0 for a job not started)."""
         return np.where(self.on >= 0, self.done_at, 0)
+
+    def work_left(self) -> np.ndarray:
+        """int ``[n]``: each job's nominal work on the operations it has not started."""
+        m = self.instance.num_machines
+        return (self.instance.durations * (np.arange(m)[None, :] >= self.next_op[:, None])).sum(1)
+
+    def started(self) -> np.ndarray:
+        """bool ``[n, m]``: the operations that have started."""
+        return np.arange(self.instance.num_machines)[None, :] < self.next_op[:, None]
+
+    def held(self) -> np.ndarray:
+        """bool ``[n, m]``: the operation each job holds its machine with (running or blocked);
+        started and not held: departed."""
+        current = np.arange(self.instance.num_machines)[None, :] == self.next_op[:, None] - 1
+        return current & (self.on >= 0)[:, None]
 
     @property
     def done(self) -> bool:

@@ -122,8 +122,7 @@ def blocking_cell(options: BlockingBenchOptions, method: str, cell: tuple[str, f
                    key=lambda s: s.makespan)  # fmt: skip
         result = solve_cpsat(realised, options.cpsat_time_s, options.cpsat_workers, seed=seed,
                              blocking=True, hint_start=hint.start)  # fmt: skip
-        departure = np.concatenate([result.start[:, 1:], result.end[:, -1:]], axis=1)
-        schedule = BlockingSchedule(result.start, result.end, departure, result.makespan)
+        schedule = BlockingSchedule.from_times(result.start, result.end)
         check_blocking(instance, schedule, plan)
         optimal = result.optimal
     else:

@@ -112,11 +112,7 @@ class BlockingEpisode:
         shop = self.shop
         if shop.done:
             return float(shop.departure.max())
-        m = shop.instance.num_machines
-        later = np.arange(m)[None, :] >= shop.next_op[:, None]
-        work = (shop.instance.durations * later).sum(axis=1)
-        ready = np.maximum(np.where(shop.on >= 0, shop.done_at, 0), shop.time)
-        return float((ready + work).max())
+        return float((np.maximum(shop.ready_since(), shop.time) + shop.work_left()).max())
 
     def mask(self) -> np.ndarray:
         """bool ``[n]`` (``[n + 1]`` with the wait action last): the jobs that can move now."""
@@ -148,9 +144,7 @@ def operation_features(shop: BlockingJobShop) -> np.ndarray:
     unit = max(float(instance.durations.mean()), 1e-9)
     durations = instance.durations.astype(float)
     ops = np.arange(m)[None, :]
-    current = shop.next_op[:, None] - 1  # the operation each job holds (if on a machine)
-    holding = (shop.on >= 0)[:, None] & (ops == current)
-    started = ops < shop.next_op[:, None]
+    holding, started = shop.held(), shop.started()
     downs = np.zeros((n, m), dtype=bool)
     processed = np.zeros((n, m))
     for j in np.flatnonzero(shop.on >= 0):
@@ -166,7 +160,7 @@ def operation_features(shop: BlockingJobShop) -> np.ndarray:
     movable = list(shop.candidates())
     candidate[movable, shop.next_op[movable]] = True
     is_next = ops == shop.next_op[:, None]
-    waited = np.where(is_next, time - shop.ready_since()[:, None], 0.0) * (~running.any(1))[:, None]
+    waited = np.where(is_next, np.maximum(time - shop.ready_since(), 0)[:, None], 0.0)
     running_left = np.where(running, np.maximum(durations - processed, 0.0), 0.0)
     remaining = np.where(holding, running_left, np.where(started, 0.0, durations))
     job_left = np.cumsum(remaining[:, ::-1], axis=1)[:, ::-1]
@@ -179,7 +173,7 @@ def operation_features(shop: BlockingJobShop) -> np.ndarray:
         downs.astype(float),
         blocked.astype(float),
         candidate.astype(float),
-        np.maximum(waited, 0.0) / unit,
+        waited / unit,
         job_left / unit,
         machine_left[instance.machines] / unit,
     ], axis=-1)  # fmt: skip
@@ -194,11 +188,7 @@ def blocking_graph(shop: BlockingJobShop) -> Data:
     instance = shop.instance
     n, m = instance.durations.shape
     features = operation_features(shop)
-    ops = np.arange(m)[None, :]
-    departed = (ops < shop.next_op[:, None] - 1) | (
-        (ops == shop.next_op[:, None] - 1) & (shop.on < 0)[:, None]
-    )
-    alive = ~departed
+    alive = ~(shop.started() & ~shop.held())  # not departed
     node_of = np.full((n, m), -1, dtype=np.int64)
     node_of[alive] = np.arange(int(alive.sum()))
     jobs, steps = np.nonzero(alive)

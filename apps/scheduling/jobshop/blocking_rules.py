@@ -40,18 +40,12 @@ def _next_duration(shop: BlockingJobShop) -> np.ndarray:
     return shop.instance.durations[np.arange(n), ops].astype(float)
 
 
-def _work_left(shop: BlockingJobShop) -> np.ndarray:
-    m = shop.instance.num_machines
-    left = np.arange(m)[None, :] >= shop.next_op[:, None]
-    return (shop.instance.durations * left).sum(axis=1).astype(float)
-
-
 BLOCKING_RULES: dict[str, BlockingScore] = {
     "fifo": lambda shop, rng: -shop.ready_since().astype(float),
     "spt": lambda shop, rng: -_next_duration(shop),
     "lpt": lambda shop, rng: _next_duration(shop),
     "mor": lambda shop, rng: (shop.instance.num_machines - shop.next_op).astype(float),
-    "mwkr": lambda shop, rng: _work_left(shop),
+    "mwkr": lambda shop, rng: shop.work_left().astype(float),
     "random": lambda shop, rng: rng.random(shop.instance.num_jobs),
 }
 

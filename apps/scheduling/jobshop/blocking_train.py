@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch_geometric.data import Batch
 
 from pgsuite.apps.scheduling.jobshop.blocking import (
     BlockingJobShop,
@@ -80,8 +81,6 @@ class BlockingTrainConfig:
 def greedy_blocking(agent: BlockingPolicy, instance: JobShopInstance,
                     plan: InterruptionPlan | None = None, swaps: bool = True) -> BlockingSchedule:  # fmt: skip
     """The policy's greedy schedule (the most probable move at every decision), checked."""
-    from torch_geometric.data import Batch
-
     shop = BlockingJobShop(instance, plan, swaps)
     episode = BlockingEpisode(shop, allow_wait=agent.wait)
     with torch.no_grad():

@@ -160,7 +160,7 @@ def test_the_local_search_ends_at_a_local_optimum_below_its_start(three_nodes) -
         nodes = [*start, 0, 0]
         if not all(sim.feasible(int(t))[n] for t, n in zip(order, nodes, strict=True)):
             continue
-        found = colony._improve(sim, order, list(nodes), cost(nodes))
+        found = colony._improve(sim, order, list(nodes))
         assert cost(found) <= cost(nodes) + 1e-9
         for k, node in itertools.product(range(6), range(3)):
             moved = [*found[:k], node, *found[k + 1 :]]

@@ -120,8 +120,9 @@ def test_cpsat_blocking_is_the_brute_force_optimum(jobs, machines, seed) -> None
     result = solve_cpsat(instance, time_limit_s=20, workers=1, blocking=True)
     assert result.optimal
     assert result.makespan == _brute_force(instance)
-    departure = np.concatenate([result.start[:, 1:], result.end[:, -1:]], axis=1)
-    schedule = BlockingSchedule(result.start, result.end, departure, result.makespan)
+    schedule = BlockingSchedule.from_times(result.start, result.end)
+    assert schedule.makespan == result.makespan
+    assert (schedule.departure[:, :-1] == result.start[:, 1:]).all()
     assert check_blocking(instance, schedule) == result.makespan
     classic = solve_cpsat(instance, time_limit_s=20, workers=1)
     assert classic.makespan <= result.makespan  # buffers never hurt
